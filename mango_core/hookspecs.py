@@ -1,0 +1,130 @@
+"""Every hook a Mango plugin may implement.
+
+Hooks are called with keyword arguments only; an implementation may accept fewer arguments
+than the spec lists, so specs can grow without breaking plugins. A plugin implements hooks as
+module-level functions decorated with :data:`mango_core.plugins.hookimpl`.
+
+Two kinds of hooks:
+
+* **Contributions** (``mango_models``, ``mango_blueprints``, …) are called once at start-up for
+  every loaded plugin. What they return is registered process-wide; whether it is *active* for
+  a location is decided per request/job from the location's enabled modules.
+* **Events** (``mango_auth_event``, and later ``mango_customer_created``, …) are called through
+  :meth:`mango_core.plugins.PluginManager.emit`, which leaves out plugins that are not enabled
+  for the location the event belongs to.
+
+The README's plugin author's guide documents each hook with an example; a test asserts that
+every hook here is documented there and implemented by at least one plugin under test.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint
+
+    from mango_core.permissions import Permission
+    from mango_core.scheduler.jobs import Job
+    from mango_core.web.menu import MenuItem
+
+hookspec = pluggy.HookspecMarker("mango")
+
+
+# --- contributions -------------------------------------------------------------------------
+
+
+@hookspec
+def mango_models() -> list[type]:
+    """Return the SQLAlchemy model classes the plugin owns.
+
+    Their tables must be named ``<plugin>_…``; tenant-owned ones inherit
+    :class:`mango_core.db.TenantMixin`. The contract tests and the tenant-isolation matrix
+    discover models through this hook.
+    """
+
+
+@hookspec
+def mango_migrations() -> str:
+    """Return the path of the plugin's Alembic ``versions`` directory's parent (``migrations/``).
+
+    Each plugin has its own lineage and version table ``alembic_version_<plugin>``;
+    ``mango db upgrade`` applies core first, then plugins in ``requires`` order.
+    """
+
+
+@hookspec
+def mango_blueprints() -> list[Blueprint]:
+    """Return Flask blueprints. Each must be named ``<plugin>`` or ``<plugin>_<part>``.
+
+    Requests to a blueprint of a module not enabled for the current location answer 404.
+    """
+
+
+@hookspec
+def mango_permissions() -> list[Permission]:
+    """Return the named permissions the plugin declares (codes ``<plugin>.<what>``).
+
+    Roles are made of these permissions; views check them with ``permission_required``.
+    """
+
+
+@hookspec
+def mango_menu_items() -> list[MenuItem]:
+    """Return Opcare menu items; each names its endpoint and the permission it needs.
+
+    Items are hidden when the user lacks the permission or the module is not enabled.
+    """
+
+
+@hookspec
+def mango_jobs() -> list[Job]:
+    """Return scheduled jobs (ids ``<plugin>:<name>``) with their APScheduler trigger.
+
+    The scheduler runs each job once per location that has the module enabled, in its own
+    transaction, and records the run.
+    """
+
+
+@hookspec
+def mango_settings() -> dict[str, Any]:
+    """Return the defaults of the plugin's settings namespace (``[plugin_settings.<plugin>]``)."""
+
+
+@hookspec
+def mango_cli(cli: click.Group) -> None:
+    """Add commands to the ``mango`` command line (as a group named after the plugin)."""
+
+
+@hookspec
+def mango_translations() -> str:
+    """Return the path of the plugin's ``translations`` folder (gettext catalogues)."""
+
+
+@hookspec
+def mango_template_slot(slot: str, context: dict[str, Any]) -> str | None:
+    """Return an HTML fragment for a named slot of a core page, or None.
+
+    Slots so far: ``dashboard`` (the Opcare home page). ``context`` holds the page's objects.
+    Only plugins enabled for the current location are asked.
+    """
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+@hookspec
+def mango_auth_event(event: str, user_id: int | None, location_id: int | None, detail: str) -> None:
+    """An authentication event was recorded (``login_ok``, ``logout``, ``session_ended``, …).
+
+    Called only for plugins enabled in ``location_id`` (operator-level events with no location
+    reach no licensed plugin).
+    """
+
+
+@hookspec
+def mango_location_module_changed(location_id: int, module: str, enabled: bool) -> None:
+    """A module was enabled or disabled for a location (e.g. to seed the module's data)."""
