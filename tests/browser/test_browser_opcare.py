@@ -1,0 +1,70 @@
+"""Opcare in a real browser: login, menu by role, language switch, logout, one session per user."""
+
+from __future__ import annotations
+
+import pytest
+
+from mango_core.testing.fixtures import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page, email: str) -> None:  # noqa: ANN001
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#main-menu")
+
+
+def menu_endpoints(page) -> set[str]:  # noqa: ANN001
+    return set(page.eval_on_selector_all("#main-menu a[data-menu]", "els => els.map(e => e.dataset.menu)"))
+
+
+def test_login_menu_language_logout(new_page):
+    page = new_page()
+    page.goto("/")
+    assert "/login" in page.url
+    assert page.locator("h1").inner_text() == "Přihlášení do Opcare"
+    log_in(page, "admin@alfa.test")
+    assert "Vítejte, Adam Alfa" in page.locator("h1").inner_text()
+    admin_menu = menu_endpoints(page)
+    assert "core.home" in admin_menu
+    assert any(e.startswith("core_auth") for e in admin_menu), admin_menu
+    assert "Verze 0.1.0" in page.locator("#version-link").inner_text()
+
+    page.click("#language-switcher button[value=en]")
+    assert page.locator("h1").inner_text() == "Welcome, Adam Alfa"
+    assert page.locator("#main-menu").get_by_text("Home").is_visible()
+    page.click("#language-switcher button[value=cs]")
+    assert page.locator("h1").inner_text() == "Vítejte, Adam Alfa"
+
+    page.click("#user-menu")
+    page.click("#logout")
+    assert "/login" in page.url
+    assert "Byli jste odhlášeni." in page.content()
+    page.goto("/")
+    assert "/login" in page.url
+
+
+def test_menu_shows_only_what_the_role_permits(new_page):
+    clerk = new_page()
+    log_in(clerk, "clerk@alfa.test")
+    admin = new_page()
+    log_in(admin, "admin@alfa.test")
+    clerk_menu, admin_menu = menu_endpoints(clerk), menu_endpoints(admin)
+    assert clerk_menu < admin_menu
+    assert not any(e.startswith("core_auth") for e in clerk_menu), clerk_menu
+    assert not any(e.startswith("core_tenancy") for e in clerk_menu), clerk_menu
+
+
+def test_second_login_ends_the_first_session(new_page):
+    first = new_page()
+    log_in(first, "admin@beta.test")
+    second = new_page()  # a separate browser context: its own cookies
+    log_in(second, "admin@beta.test")
+    first.reload()
+    assert "/login" in first.url
+    assert "Byli jste odhlášeni, protože se váš účet přihlásil jinde." in first.content()
+    second.reload()
+    assert "Vítejte, Bára Beta" in second.locator("h1").inner_text()
