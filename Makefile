@@ -35,6 +35,7 @@ serve:
 # The whole suite (SQLite; set MANGO_TEST_DATABASE_URL for PostgreSQL).
 test: install
 	$(BIN)/pip install --quiet -e '.[test]' -e $(EXAMPLE_PLUGIN)
+	$(BIN)/python -m mango_core.web.catalogs $(EXAMPLE_PLUGIN)/mango_example
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
