@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 from mango_core.config import Settings
 from mango_core.db import Database
@@ -85,7 +85,11 @@ class Mango:
             return enabled_modules(session, location_id, on=on)
 
     def is_active(self, plugin: str, location_id: int | None) -> bool:
-        return plugin == CORE or plugin in self.plugins.active_names(location_id)
+        if plugin == CORE:
+            return True
+        if has_request_context() and "active_modules" in g and g.get("location_id") == location_id:
+            return plugin in g.active_modules  # computed once per request by the shell
+        return plugin in self.plugins.active_names(location_id)
 
     def licensed_plugins(self) -> list[str]:
         return [p.name for p in self.plugins.ordered() if p.licensed]

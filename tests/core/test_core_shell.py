@@ -69,3 +69,16 @@ def test_static_assets_are_vendored(client):
         assert client.get(path).status_code == 200, path
     html = client.get("/login").get_data(as_text=True)
     assert "cdn" not in html.lower()
+
+
+def test_friendly_500_page(app, client, monkeypatch):
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(app.view_functions, "core.whats_new", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    resp = client.get("/whats-new")
+    assert resp.status_code == 500
+    html = resp.get_data(as_text=True)
+    assert "Něco se pokazilo" in html
+    assert "boom" not in html  # no internals shown to users
