@@ -27,7 +27,6 @@ class MangoGroup(FlaskGroup):
     def _add_plugin_commands(self, ctx: click.Context) -> None:
         if self._plugin_commands_added:
             return
-        self._plugin_commands_added = True
         try:
             app = ctx.ensure_object(ScriptInfo).load_app()
         except (ConfigError, PluginError) as exc:
@@ -35,6 +34,8 @@ class MangoGroup(FlaskGroup):
             sys.exit(2)
         for _plugin, _ in app.extensions["mango"].plugins.contributions("mango_cli", cli=self):
             pass
+        # Only now: a hook that raised leaves the flag unset, so the error shows again next time.
+        self._plugin_commands_added = True
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands(ctx)

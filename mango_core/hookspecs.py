@@ -84,8 +84,12 @@ def mango_menu_items() -> list[MenuItem]:
 def mango_jobs() -> list[Job]:
     """Return scheduled jobs (ids ``<plugin>:<name>``) with their APScheduler trigger.
 
-    The scheduler runs each job once per location that has the module enabled, in its own
-    transaction, and records the run.
+    The scheduler process (``mango scheduler``) runs each job once per active location that has
+    the module enabled, in its own transaction inside that location's scope, and records the run
+    (shown on the Opcare page "Scheduled jobs"). ``job.func(ctx)`` gets a
+    :class:`mango_core.scheduler.jobs.JobContext` and returns a short result text; an exception
+    rolls back the job's work and is recorded. Jobs must be safe to run again. Operators may
+    re-time a job in ``[scheduler.triggers]``; ``mango jobs run ID`` runs it by hand.
     """
 
 

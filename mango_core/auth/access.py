@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 from mango_core.auth.models import Role, RoleAssignment, RolePermission, User
 from mango_core.tenancy.models import Location
 
+# Permissions only operator staff may hold: never granted through a role, whatever it lists.
+OPERATOR_ONLY = frozenset({"core.partners.manage"})
+
 
 def allowed_location_ids(session: Session, user: User) -> list[int]:
     """Locations the user may work in, by code order: all active ones for operator staff."""
@@ -39,7 +42,7 @@ def permissions_in(session: Session, user: User, location_id: int | None, declar
         .join(RoleAssignment, RoleAssignment.role_id == Role.id)
         .where(RoleAssignment.user_id == user.id, RoleAssignment.location_id == location_id)
     )
-    return set(codes) & declared
+    return (set(codes) & declared) - OPERATOR_ONLY
 
 
 def permission_required(code: str) -> Callable:

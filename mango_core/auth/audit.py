@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mango_core.auth.models import AuthEvent, User
 from mango_core.db import utcnow
+from mango_core.tenancy.models import Location
 
 LOGIN_OK = "login_ok"
 LOGIN_FAILED = "login_failed"
@@ -16,10 +21,16 @@ ACCESS_DENIED = "access_denied"
 LOCATION_SWITCHED = "location_switched"
 PASSWORD_CHANGED = "password_changed"
 USER_DISABLED = "user_disabled"
+USER_ENABLED = "user_enabled"
+USER_CREATED = "user_created"
+ROLE_ASSIGNED = "role_assigned"
+ROLE_REMOVED = "role_removed"
+ROLE_CHANGED = "role_changed"
 
 EVENTS = (
     LOGIN_OK, LOGIN_FAILED, LOGIN_THROTTLED, LOGOUT, SESSION_ENDED, ACCESS_DENIED,
-    LOCATION_SWITCHED, PASSWORD_CHANGED, USER_DISABLED,
+    LOCATION_SWITCHED, PASSWORD_CHANGED, USER_DISABLED, USER_ENABLED, USER_CREATED,
+    ROLE_ASSIGNED, ROLE_REMOVED, ROLE_CHANGED,
 )
 
 
@@ -69,3 +80,46 @@ def _notify(entry: AuthEvent) -> None:
         user_id=entry.user_id,
         detail=entry.detail,
     )
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Filters of the audit log page; ``partner_id`` limits partner staff to their own users."""
+
+    all_partners: bool = False  # operator staff see every event
+    partner_id: int | None = None  # otherwise only events of this partner's users
+    event: str | None = None
+    email: str | None = None
+    since: datetime | None = None  # UTC, inclusive
+    until: datetime | None = None  # UTC, exclusive
+    before_id: int | None = None  # keyset pagination: events older than this id
+    limit: int = 50
+
+
+@dataclass
+class EventPage:
+    rows: list[tuple[AuthEvent, str | None]]  # (event, location code)
+    next_before_id: int | None  # pass as before_id for the next (older) page
+
+
+def search(session: Session, q: EventQuery) -> EventPage:
+    """Newest events first, one page at a time (keyset on id, which grows with time)."""
+    query = select(AuthEvent, Location.code).outerjoin(Location, Location.id == AuthEvent.location_id)
+    if not q.all_partners:
+        if q.partner_id is None:
+            return EventPage([], None)
+        query = query.where(AuthEvent.partner_id == q.partner_id)
+    if q.event:
+        query = query.where(AuthEvent.event == q.event)
+    if q.email:
+        query = query.where(func.lower(AuthEvent.email).contains(q.email.strip().lower(), autoescape=True))
+    if q.since is not None:
+        query = query.where(AuthEvent.at >= q.since)
+    if q.until is not None:
+        query = query.where(AuthEvent.at < q.until)
+    if q.before_id is not None:
+        query = query.where(AuthEvent.id < q.before_id)
+    rows = [(event, code) for event, code in session.execute(query.order_by(AuthEvent.id.desc()).limit(q.limit + 1))]
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    return EventPage(rows, rows[-1][0].id if more and rows else None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from mango_core.auth.errors import AuthInputError
+
 _hasher = PasswordHasher()
 MIN_LENGTH = 10
 
@@ -12,13 +14,13 @@ MIN_LENGTH = 10
 _DUMMY_HASH = _hasher.hash("mango-dummy-password")
 
 
-class WeakPasswordError(ValueError):
+class WeakPasswordError(AuthInputError):
     pass
 
 
 def check_strength(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise WeakPasswordError(f"The password must have at least {MIN_LENGTH} characters.")
+        raise WeakPasswordError("The password must have at least %(min)d characters.", min=MIN_LENGTH)
 
 
 def hash_password(password: str) -> str:

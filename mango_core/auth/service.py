@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mango_core.auth import audit, sessions, throttle
+from mango_core.auth.errors import AuthInputError
 from mango_core.auth.models import User, UserSession
 from mango_core.auth.passwords import hash_password, needs_rehash, verify_password
 from mango_core.db import utcnow
@@ -98,31 +99,44 @@ def create_user(
     is_operator: bool = False,
     locale: str | None = None,
 ) -> User:
+    """Add a staff account (the caller commits); bad input raises :class:`AuthInputError`."""
     email = normalize_email(email)
-    if "@" not in email or len(email) > 254:
-        raise ValueError(f"{email!r} is not an e-mail address.")
+    if "@" not in email.strip("@") or " " in email or len(email) > 254:
+        raise AuthInputError("%(email)s is not an e-mail address.", email=email)
     if find_user(session, email) is not None:
-        raise ValueError(f"A user with e-mail {email} already exists.")
+        raise AuthInputError("A user with e-mail %(email)s already exists.", email=email)
     if is_operator and partner_id is not None:
-        raise ValueError("An operator user does not belong to a partner.")
+        raise AuthInputError("An operator user does not belong to a partner.")
     if not is_operator and partner_id is None:
-        raise ValueError("A user must belong to a partner, or be an operator user.")
+        raise AuthInputError("A user must belong to a partner, or be an operator user.")
     user = User(
         email=email,
         name=name.strip() or email,
         password_hash=hash_password(password) if password else None,
         partner_id=partner_id,
         is_operator=is_operator,
-        locale=locale,
+        is_active=True,
+        locale=locale or None,
     )
     session.add(user)
     session.flush()
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
+def set_password(
+    session: Session, user: User, password: str, *, by: User | None = None, keep_session_id: int | None = None
+) -> int:
+    """Store a new Argon2id hash; end the user's other sessions. Returns how many ended."""
     user.password_hash = hash_password(password)
-    audit.record(session, audit.PASSWORD_CHANGED, user=user)
+    ended = sessions.end_all_sessions(session, user.id, sessions.PASSWORD_CHANGED, except_id=keep_session_id)
+    if by is None:
+        detail = "from the command line"
+    elif by.id == user.id:
+        detail = "own password"
+    else:
+        detail = f"by {by.email}"
+    audit.record(session, audit.PASSWORD_CHANGED, user=user, detail=f"{detail}; {ended} session(s) ended")
+    return ended
 
 
 def disable_user(session: Session, user: User, by: User | None = None) -> int:
@@ -131,5 +145,12 @@ def disable_user(session: Session, user: User, by: User | None = None) -> int:
     user.disabled_at = utcnow()
     ended = sessions.end_all_sessions(session, user.id, sessions.DISABLED)
     audit.record(session, audit.USER_DISABLED, user=user,
-                 detail=f"by {by.email}" if by else "from the command line")
+                 detail=(f"by {by.email}" if by else "from the command line") + f"; {ended} session(s) ended")
     return ended
+
+
+def enable_user(session: Session, user: User, by: User | None = None) -> None:
+    user.is_active = True
+    user.disabled_at = None
+    audit.record(session, audit.USER_ENABLED, user=user,
+                 detail=f"by {by.email}" if by else "from the command line")

@@ -25,6 +25,7 @@ REPLACED = "replaced"
 DISABLED = "disabled"
 EXPIRED = "expired"
 IDLE = "idle"
+PASSWORD_CHANGED = "password_changed"
 
 # last_seen_at is written at most this often, not on every request.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -124,11 +125,12 @@ def end_session(record: UserSession, reason: str = LOGOUT) -> None:
         record.end_reason = reason
 
 
-def end_all_sessions(session: Session, user_id: int, reason: str) -> int:
-    """End every live session of a user (e.g. when the user is disabled)."""
+def end_all_sessions(session: Session, user_id: int, reason: str, *, except_id: int | None = None) -> int:
+    """End every live session of a user (e.g. when the user is disabled); returns how many."""
+    query = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if except_id is not None:
+        query = query.where(UserSession.id != except_id)
     result = session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
-        .values(ended_at=utcnow(), end_reason=reason)
+        query.values(ended_at=utcnow(), end_reason=reason).execution_options(synchronize_session="fetch")
     )
     return result.rowcount

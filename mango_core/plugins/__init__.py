@@ -2,6 +2,8 @@
 
 from mango_core.plugins.manager import (
     CORE,
+    ENTRY_POINT_GROUP,
+    NAME_RE,
     LoadedPlugin,
     PluginError,
     PluginManager,
@@ -9,4 +11,13 @@ from mango_core.plugins.manager import (
     hookimpl,
 )
 
-__all__ = ["CORE", "LoadedPlugin", "PluginError", "PluginManager", "PluginMeta", "hookimpl"]
+__all__ = [
+    "CORE",
+    "ENTRY_POINT_GROUP",
+    "NAME_RE",
+    "LoadedPlugin",
+    "PluginError",
+    "PluginManager",
+    "PluginMeta",
+    "hookimpl",
+]

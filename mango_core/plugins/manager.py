@@ -120,10 +120,14 @@ class PluginManager:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginError(
-                f"Plugin {self._owner.get(exc.plugin_name, exc.plugin_name)!r} implements a hook that "
-                f"Mango does not specify: {exc}. Check the name against mango_core/hookspecs.py."
+                f"Plugin {self._plugin_name_of(exc.plugin)!r} implements a hook that Mango does not "
+                f"specify ({exc}). Check the name against mango_core/hookspecs.py."
             ) from exc
         return self
+
+    def _plugin_name_of(self, registered: object) -> str:
+        reg_name = self.pm.get_name(registered)
+        return self._owner.get(reg_name, reg_name) if reg_name else repr(registered)
 
     def _find_entry_points(self) -> dict[str, EntryPoint]:
         found: dict[str, EntryPoint] = {}
@@ -196,7 +200,11 @@ class PluginManager:
                         "not decorated with @hookimpl."
                     )
                 plugin.hook_names.add(attr)
-        self.pm.register(module, name=reg_name)
+        try:
+            self.pm.register(module, name=reg_name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"Plugin {plugin.name!r} does not fit the hook specification: {exc} "
+                              "(compare with mango_core/hookspecs.py).") from exc
         self._owner[reg_name] = plugin.name
 
     # --- calling ---------------------------------------------------------------------------

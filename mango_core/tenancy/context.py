@@ -25,7 +25,12 @@ class TenantScope:
     all_locations: bool = False
 
     def allows(self, location_id: int | None) -> bool:
+        """May rows of this location be read?"""
         return self.all_locations or location_id in self.location_ids
+
+    def writable(self, location_id: int | None) -> bool:
+        """May rows of this location be created, changed or deleted? (only the write location)"""
+        return self.all_locations or (location_id is not None and location_id == self.write_location_id)
 
 
 _scope: ContextVar[TenantScope | None] = ContextVar("mango_tenant_scope", default=None)

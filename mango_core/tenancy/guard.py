@@ -47,6 +47,17 @@ def _scope_statement(state: ORMExecuteState) -> None:
                 "execution_options(mango_tenant_stamped=True)."
             )
         return
+    if touches_tenant and state.is_update and _sets_location(state):
+        raise TenancyError("A bulk UPDATE may not change location_id: rows never move between locations.")
+    if not touches_tenant:
+        # all_mappers misses entities that appear only in FROM/JOIN (select(func.count()).select_from(M)).
+        entities, raw = _tenant_tables_in(state.statement)
+        touches_tenant = bool(entities)
+        if raw and not (scope is not None and scope.all_locations):
+            raise TenancyError(
+                f"A Core statement on tenant-owned table(s) {', '.join(sorted(raw))} cannot be limited to "
+                "the location scope; query the ORM entity instead (or use operator_scope())."
+            )
     if scope is None:
         if touches_tenant:
             raise TenancyError("No location scope is set; refusing to query tenant-owned data.")
@@ -54,11 +65,62 @@ def _scope_statement(state: ORMExecuteState) -> None:
     elif scope.all_locations:
         return
     else:
-        ids = tuple(sorted(scope.location_ids))
+        # Reads see every location of the scope; UPDATE and DELETE only the write location.
+        ids = tuple(sorted(scope.location_ids)) if state.is_select else (scope.write_location_id,)
         criteria = lambda cls: cls.location_id.in_(ids)  # noqa: E731
+    if (state.is_update or state.is_delete) and isinstance(state.parameters, list | tuple) and touches_tenant:
+        # ORM bulk UPDATE/DELETE by primary key (a list of parameter rows) ignores loader criteria.
+        raise TenancyError(
+            "ORM bulk UPDATE/DELETE by primary key cannot be limited to the location scope; change the "
+            "objects in the session or use update()/delete() with a WHERE clause."
+        )
     state.statement = state.statement.options(
         with_loader_criteria(TenantMixin, criteria, include_aliases=True)
     )
+
+
+def _sets_location(state: ORMExecuteState) -> bool:
+    """Does an UPDATE (criteria or bulk by primary key) assign ``location_id``?"""
+    stmt = state.statement
+    keys = list(getattr(stmt, "_values", None) or {})
+    keys += [k for k, _ in getattr(stmt, "_ordered_values", None) or ()]
+    params = state.parameters
+    for row in params if isinstance(params, list | tuple) else [params or {}]:
+        if isinstance(row, dict):
+            keys += list(row)
+    return any((getattr(k, "key", None) or getattr(k, "name", None) or str(k)) == "location_id" for k in keys)
+
+
+_tenant_table_cache: tuple[int, frozenset] = (-1, frozenset())
+
+
+def _tenant_tables() -> frozenset:
+    """Tables of tenant-owned models (cached until another model is mapped)."""
+    global _tenant_table_cache
+    from mango_core.db.base import Base
+
+    mappers = Base.registry.mappers
+    if _tenant_table_cache[0] != len(mappers):
+        tables = frozenset(m.local_table for m in mappers if issubclass(m.class_, TenantMixin))
+        _tenant_table_cache = (len(mappers), tables)
+    return _tenant_table_cache[1]
+
+
+def _tenant_tables_in(statement) -> tuple[set[str], set[str]]:  # noqa: ANN001
+    """Tenant-owned tables in a statement: (used through their ORM entity, used as raw Core tables)."""
+    from sqlalchemy.sql import visitors
+    from sqlalchemy.sql.schema import Table
+
+    if not hasattr(statement, "get_children"):
+        return set(), set()
+    tenant = _tenant_tables()
+    entities: set[str] = set()
+    raw: set[str] = set()
+    for element in visitors.iterate(statement):
+        if isinstance(element, Table) and element._deannotate() in tenant:  # noqa: SLF001
+            annotated = "parententity" in getattr(element, "_annotations", {})
+            (entities if annotated else raw).add(element.name)
+    return entities, raw
 
 
 def _check_flush(session: Session, _ctx, _instances) -> None:  # noqa: ANN001
@@ -75,18 +137,18 @@ def _check_flush(session: Session, _ctx, _instances) -> None:  # noqa: ANN001
             if scope.write_location_id is None:
                 raise TenancyError(f"No write location in scope for new {type(obj).__name__}.")
             obj.location_id = scope.write_location_id
-        elif not scope.allows(obj.location_id):
+        elif not scope.writable(obj.location_id):
             raise TenancyError(f"{type(obj).__name__} may not be created in location {obj.location_id}.")
         _check_references(session, obj, scope)
     for obj in tenant_dirty:
         hist = inspect(obj).attrs.location_id.history
         if hist.deleted:
             raise TenancyError(f"{type(obj).__name__} cannot be moved to another location.")
-        if not scope.allows(obj.location_id):
+        if not scope.writable(obj.location_id):
             raise TenancyError(f"{type(obj).__name__} of location {obj.location_id} is out of scope.")
         _check_references(session, obj, scope)
     for obj in tenant_deleted:
-        if not scope.allows(obj.location_id):
+        if not scope.writable(obj.location_id):
             raise TenancyError(f"{type(obj).__name__} of location {obj.location_id} is out of scope.")
 
 
@@ -109,7 +171,7 @@ def _check_references(session: Session, obj: TenantMixin, scope: TenantScope) ->
         if column.name == "location_id" or column in checked_columns:
             continue
         for fk in column.foreign_keys:
-            target_mapper = _mapper_for_table(fk.column.table)
+            target_mapper = _mapper_for_table(fk.column.table, mapper.registry)
             if not _is_tenant_mapper(target_mapper):
                 continue
             value = getattr(obj, mapper.get_property_by_column(column).key)
@@ -125,10 +187,10 @@ def _check_references(session: Session, obj: TenantMixin, scope: TenantScope) ->
                 )
 
 
-def _mapper_for_table(table):  # noqa: ANN001, ANN202
+def _mapper_for_table(table, registry=None):  # noqa: ANN001, ANN202
     from mango_core.db.base import Base
 
-    for mapper in Base.registry.mappers:
+    for mapper in (registry or Base.registry).mappers:
         if mapper.local_table is table:
             return mapper
     return None

@@ -22,3 +22,26 @@ def mango_permissions() -> list[Permission]:
         Permission("core.locations.manage", _l("Edit location details and bank accounts")),
         Permission("core.modules.manage", _l("Enable or disable licensed modules in a location")),
     ]
+
+
+@hookimpl
+def mango_blueprints():  # noqa: ANN201
+    from mango_core.tenancy.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def mango_menu_items():  # noqa: ANN201
+    from mango_core.tenancy.views import MENU
+
+    return list(MENU)
+
+
+@hookimpl
+def mango_cli(cli) -> None:  # noqa: ANN001
+    from mango_core.demo import demo_command
+    from mango_core.tenancy.cli import location, partner, plugins
+
+    for command in (partner, location, plugins, demo_command):
+        cli.add_command(command)

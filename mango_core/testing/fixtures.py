@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mango_core.app import create_app
 from mango_core.auth import service as auth_service
 from mango_core.auth.models import Role, RoleAssignment, RolePermission, User
+from mango_core.auth.passwords import hash_password
 from mango_core.config import load_settings
 from mango_core.db.migrations import upgrade_all
 from mango_core.kernel import Mango
@@ -142,6 +144,11 @@ def _role(session: Session, partner: Partner | None, name: str, permissions: set
     return role
 
 
+@functools.cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
 def build_world(session: Session, mango: Mango) -> World:
     with operator_scope():
         a = _partner(session, "ALFA", "Alfa Net", "27082440")
@@ -160,8 +167,10 @@ def build_world(session: Session, mango: Mango) -> World:
         admin_role_b = _role(session, b, "Administrátor", everything)
 
         def user(email: str, name: str, partner: Partner | None, **kw) -> User:
-            return auth_service.create_user(session, email=email, name=name, password=PASSWORD,
-                                            partner_id=partner.id if partner else None, **kw)
+            created = auth_service.create_user(session, email=email, name=name, password=None,
+                                               partner_id=partner.id if partner else None, **kw)
+            created.password_hash = _password_hash()  # Argon2 is slow on purpose: hash once per run
+            return created
 
         operator = user("operator@mango.test", "Olga Operátorová", None, is_operator=True)
         admin_a = user("admin@alfa.test", "Adam Alfa", a)

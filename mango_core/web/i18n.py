@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from babel.numbers import format_currency, format_decimal
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -24,6 +24,8 @@ def translation_dirs(mango: Mango) -> list[str]:
 
 def select_locale() -> str:
     settings = current_mango().settings
+    if not has_request_context():  # CLI, jobs: the configured default
+        return settings["default_locale"]
     offered = settings["locales"]
     chosen = session.get("locale")
     if chosen in offered:

@@ -23,6 +23,7 @@ END_MESSAGES = {
     sessions.EXPIRED: _l("Your session has expired. Please log in again."),
     sessions.IDLE: _l("You were logged out after a period of inactivity."),
     sessions.DISABLED: _l("Your account has been disabled."),
+    sessions.PASSWORD_CHANGED: _l("Your password was changed. Please log in with the new one."),
 }
 
 SECURITY_HEADERS = {

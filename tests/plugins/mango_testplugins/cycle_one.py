@@ -1,0 +1,3 @@
+from mango_core.plugins import PluginMeta
+
+PLUGIN = PluginMeta(title="Cycle one", requires=("cycle_two",))

@@ -1,0 +1,3 @@
+from mango_core.plugins import PluginMeta
+
+PLUGIN = PluginMeta(title="Needs a plugin nobody enabled", requires=("nowhere",))

@@ -1,0 +1,1 @@
+"""A module named by an entry point but without PLUGIN = PluginMeta(...)."""
