@@ -215,15 +215,20 @@ class PluginManager:
     def owner_of(self, impl: pluggy.HookImpl) -> LoadedPlugin:
         return self.plugins[self._owner[impl.plugin_name]]
 
-    def contributions(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[LoadedPlugin, Any]]:
+    def contributions(
+        self, hook_name: str, *, only: set[str] | None = None, **kwargs: Any
+    ) -> Iterator[tuple[LoadedPlugin, Any]]:
         """Yield ``(plugin, result)`` for each implementation, in plugin order.
 
-        Used for start-up contributions, where the caller needs to know who contributed what
-        (to check name prefixes and to tie routes, menus and jobs to a module).
+        Used where the caller needs to know who contributed what (to check name prefixes, to
+        tie routes, menus and jobs to a module) or needs a stable order (page slots).
+        ``only`` limits the call to the named plugins (those active in a location).
         """
         caller = getattr(self.pm.hook, hook_name)
         impls = sorted(caller.get_hookimpls(), key=lambda i: self.owner_of(i).order)
         for impl in impls:
+            if only is not None and self.owner_of(impl).name not in only:
+                continue
             args = {k: kwargs[k] for k in impl.argnames if k in kwargs}
             result = impl.function(**args)
             if result is not None:

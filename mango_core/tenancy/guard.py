@@ -107,20 +107,29 @@ def _tenant_tables() -> frozenset:
 
 
 def _tenant_tables_in(statement) -> tuple[set[str], set[str]]:  # noqa: ANN001
-    """Tenant-owned tables in a statement: (used through their ORM entity, used as raw Core tables)."""
+    """Tenant-owned tables in a statement: (named through their ORM entity, only as raw Core tables).
+
+    ``visitors.iterate`` yields equal tables once, annotated (ORM) or not, whichever it meets
+    first, so the ORM entities are read from the FROM list, where ``select_from(M)`` keeps them.
+    """
     from sqlalchemy.sql import visitors
     from sqlalchemy.sql.schema import Table
 
     if not hasattr(statement, "get_children"):
         return set(), set()
     tenant = _tenant_tables()
+    present = {
+        element.name
+        for element in visitors.iterate(statement)
+        if isinstance(element, Table) and element._deannotate() in tenant  # noqa: SLF001
+    }
     entities: set[str] = set()
-    raw: set[str] = set()
-    for element in visitors.iterate(statement):
-        if isinstance(element, Table) and element._deannotate() in tenant:  # noqa: SLF001
-            annotated = "parententity" in getattr(element, "_annotations", {})
-            (entities if annotated else raw).add(element.name)
-    return entities, raw
+    for from_ in getattr(statement, "get_final_froms", lambda: [])():
+        for element in visitors.iterate(from_):
+            if isinstance(element, Table) and "parententity" in getattr(element, "_annotations", {}):
+                entities.add(element.name)
+    entities &= present
+    return entities, present - entities
 
 
 def _check_flush(session: Session, _ctx, _instances) -> None:  # noqa: ANN001

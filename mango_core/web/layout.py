@@ -63,8 +63,9 @@ def current_location() -> Location | None:
 def render_slot(slot: str, **context) -> Markup:
     """HTML from plugins enabled here for a named slot of a core page."""
     mango = current_mango()
-    parts = mango.plugins.emit("mango_template_slot", location_id=g.get("location_id"), slot=slot, context=context)
-    return Markup("\n".join(str(p) for p in reversed(parts) if p))
+    active = mango.plugins.active_names(g.get("location_id")) if "active_modules" not in g else g.active_modules
+    parts = mango.plugins.contributions("mango_template_slot", only=active, slot=slot, context=context)
+    return Markup("\n".join(str(html) for _plugin, html in parts))
 
 
 def context() -> dict:

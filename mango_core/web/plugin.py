@@ -92,3 +92,10 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return url_for("core.home")
+
+
+@hookimpl
+def mango_template_slot(slot: str, context: dict) -> str | None:
+    from mango_core.web import dashboard
+
+    return dashboard.render(slot, context)

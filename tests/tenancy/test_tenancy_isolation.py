@@ -330,3 +330,16 @@ def test_guard_refuses_foreign_key_values(probe_tables, db, world):
         with pytest.raises(TenancyError, match="no row of this location"):
             db.flush()
     db.rollback()
+
+
+def test_filtered_count_through_the_entity_is_scoped(mango, db, world):
+    """select(func.count()).select_from(M).where(M.col ...) names M's columns in WHERE too."""
+    m = next(m for m in mango.models if m.__tablename__ == "core_job_run")
+    for loc in (world.loc_a.id, world.loc_b.id):
+        with location_scope(loc):
+            make_row(db, m, status="failed")
+    with location_scope(world.loc_a.id):
+        assert db.scalar(select(func.count()).select_from(m).where(m.status == "failed")) == 1
+        with pytest.raises(TenancyError):
+            db.execute(select(m.__table__.c.id).where(m.__table__.c.status == "failed"))
+    db.rollback()
