@@ -39,5 +39,21 @@ class TenantMixin:
         )
 
 
+class PartnerMixin:
+    """A row shared by all locations of one partner (its service classes, products, forms).
+
+    The session shows such rows to a scope whose locations belong to the partner, lets only
+    the partner of the scope's write location create, change or delete them, and refuses
+    references that cross partners (see :mod:`mango_core.tenancy.guard`). Unique
+    constraints of partner tables must include ``partner_id``.
+    """
+
+    @declared_attr
+    def partner_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(
+            ForeignKey("core_partner.id", ondelete="RESTRICT"), nullable=False, index=True
+        )
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,7 +25,7 @@ from sqlalchemy import inspect
 from sqlalchemy import types as sa_types
 from sqlalchemy.orm import Session
 
-from mango_core.db.base import Base, TenantMixin
+from mango_core.db.base import Base, PartnerMixin, TenantMixin
 from mango_core.db.types import Money, UTCDateTime
 from mango_core.tenancy.context import scope_or_none
 
@@ -138,6 +138,8 @@ def _values(session: Session, model: type, location_id: int | None, depth: int, 
         if column.name == "location_id" and location_id is not None:
             values[prop.key] = location_id
             continue
+        if column.name == "partner_id" and issubclass(model, PartnerMixin):
+            continue  # stamped by the tenant guard from the scope's write location
         if not _needs_value(column):
             continue
         if column.foreign_keys:

@@ -31,9 +31,9 @@ MODULE_CHANGES: list[dict[str, Any]] = []
 
 @hookimpl
 def mango_models() -> list[type]:
-    from mango_example.models import ExampleNote
+    from mango_example.models import ExampleCategory, ExampleNote
 
-    return [ExampleNote]
+    return [ExampleCategory, ExampleNote]
 
 
 @hookimpl
