@@ -7,23 +7,12 @@ MANGO_TEST_DATABASE_URL's), migrated and filled with the same `world` as the uni
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from mango_core.config import load_settings
-from mango_core.db.migrations import upgrade_all
-from mango_core.kernel import Mango
-from mango_core.testing.fixtures import build_world
+from mango_core.testing import live
 
 CHROMIUM = os.environ.get("MANGO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,69 +21,22 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server_database(tmp: Path) -> tuple[str, callable]:
-    base = os.environ.get("MANGO_TEST_DATABASE_URL")
-    if not base:
-        return f"sqlite:///{tmp / 'browser.sqlite3'}", lambda: None
-    url = make_url(base)
-    name = f"{url.database}_browser"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, mango_test_plugins: list[str]) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
     instance = tmp_path_factory.mktemp("live")
-    url, drop = _server_database(instance)
-    settings = load_settings({"database_url": url, "plugins": mango_test_plugins}, instance_path=instance)
-    mango = Mango.start(settings)
-    upgrade_all(mango.db.engine, mango.plugins, progress=lambda _l: None)
-    with mango.db.session() as session:
-        build_world(session, mango)
-        session.commit()
-    mango.db.dispose()
-
-    port = _free_port()
-    env = {**os.environ, "MANGO_DATABASE_URL": url, "MANGO_INSTANCE_PATH": str(instance),
-           "MANGO_PLUGINS": ",".join(mango_test_plugins)}
-    env.pop("MANGO_ENV", None)
-    mango_bin = shutil.which("mango", path=str(Path(sys.executable).parent)) or "mango"
-    log = (instance / "server.log").open("w")
-    proc = subprocess.Popen([mango_bin, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
+    url, drop = live.server_database(instance, "browser")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"mango serve did not start: {(instance / 'server.log').read_text()}") from None
-                time.sleep(0.2)
-        yield base_url
+        live.prepare(url, instance, mango_test_plugins)
+        port = live.free_port()
+        proc = live.start([live.venv_bin("mango"), "serve", "--port", str(port)],
+                          live.server_env(url, instance, mango_test_plugins), port, instance / "server.log")
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            live.stop(proc)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
         drop()
 
 

@@ -1,0 +1,96 @@
+"""Real server processes for tests: a migrated database with the test world, and a server
+(`mango serve` or gunicorn) started as a subprocess and waited for on /healthz."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from mango_core.config import load_settings
+from mango_core.db.migrations import upgrade_all
+from mango_core.kernel import Mango
+from mango_core.testing.fixtures import build_world
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_database(folder: Path, suffix: str) -> tuple[str, Callable[[], None]]:
+    """A fresh database for a server process: SQLite in ``folder``, or a new PostgreSQL database
+    named after MANGO_TEST_DATABASE_URL's plus ``suffix``. Returns its URL and a drop function."""
+    base = os.environ.get("MANGO_TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{folder / f'{suffix}.sqlite3'}", lambda: None
+    url = make_url(base)
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def prepare(url: str, instance: Path, plugins: list[str]) -> None:
+    """Migrate the database and load the test world (the same users and passwords as `world`)."""
+    mango = Mango.start(load_settings({"database_url": url, "plugins": plugins}, instance_path=instance))
+    upgrade_all(mango.db.engine, mango.plugins, progress=lambda _l: None)
+    with mango.db.session() as session:
+        build_world(session, mango)
+        session.commit()
+    mango.db.dispose()
+
+
+def server_env(url: str, instance: Path, plugins: list[str]) -> dict[str, str]:
+    env = {**os.environ, "MANGO_DATABASE_URL": url, "MANGO_INSTANCE_PATH": str(instance),
+           "MANGO_PLUGINS": ",".join(plugins)}
+    env.pop("MANGO_ENV", None)
+    return env
+
+
+def venv_bin(name: str) -> str:
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or name
+
+
+def start(argv: list[str], env: dict[str, str], port: int, log: Path, timeout: float = 30) -> subprocess.Popen:
+    """Start a server and wait until GET /healthz answers 200."""
+    out = log.open("w")
+    proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{argv[0]} did not start:\n{log.read_text()}") from None
+            time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
