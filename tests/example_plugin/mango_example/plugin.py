@@ -27,7 +27,6 @@ PLUGIN = PluginMeta(
 # What the event hooks heard (read by tests; a real plugin would act on the event instead).
 AUTH_EVENTS: list[dict[str, Any]] = []
 MODULE_CHANGES: list[dict[str, Any]] = []
-CUSTOMER_EVENTS: list[dict[str, Any]] = []
 
 
 @hookimpl
@@ -100,44 +99,6 @@ def mango_auth_event(event: str, user_id: int | None, location_id: int | None, d
 @hookimpl
 def mango_location_module_changed(location_id: int, module: str, enabled: bool) -> None:
     MODULE_CHANGES.append({"location_id": location_id, "module": module, "enabled": enabled})
-
-
-@hookimpl
-def mango_customer_created(customer) -> None:  # noqa: ANN001
-    CUSTOMER_EVENTS.append({"event": "created", "customer_id": customer.id, "location_id": customer.location_id})
-
-
-@hookimpl
-def mango_customer_changed(customer, changes: dict[str, tuple[Any, Any]]) -> None:  # noqa: ANN001
-    CUSTOMER_EVENTS.append({"event": "changed", "customer_id": customer.id, "location_id": customer.location_id,
-                            "changes": dict(changes)})
-
-
-@hookimpl
-def mango_customer_search(session, query: str) -> list[int]:  # noqa: ANN001
-    """Finds a customer by an "EX-<number>" reference (a stand-in for a plugin's own key)."""
-    from sqlalchemy import select
-
-    from mango_core.customers.models import Customer
-
-    text = query.strip().upper()
-    if not (text.startswith("EX-") and text[3:].isdigit()):
-        return []
-    return list(session.scalars(select(Customer.id).where(Customer.number == int(text[3:]))))
-
-
-@hookimpl
-def mango_customer_card(customer):  # noqa: ANN001, ANN201
-    from mango_core.customers.card import PANEL, CardPart
-
-    def panel(c) -> str:  # noqa: ANN001
-        return render_template("example/customer_panel.html", customer=c)
-
-    def tab(c) -> str:  # noqa: ANN001
-        return render_template("example/customer_tab.html", customer=c)
-
-    return [CardPart("example_panel", _l("Example panel"), panel, kind=PANEL, permission="example.notes.view"),
-            CardPart("example_notes", _l("Notes"), tab, order=500, permission="example.notes.view", icon="sticky")]
 
 
 @hookimpl
