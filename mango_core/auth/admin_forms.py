@@ -17,16 +17,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from mango_core.auth.passwords import MIN_LENGTH
-
-try:
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # WTForms < 3.3 takes (value, label) pairs
-    SelectChoice = None
-
-
-def options(pairs: list[tuple]) -> list:
-    """Select choices in the form the installed WTForms prefers."""
-    return [SelectChoice(value, label) if SelectChoice else (value, label) for value, label in pairs]
+from mango_core.web.forms import options
 
 
 LOCALE_CHOICES = options([("", _l("Default (Czech)")), ("cs", "Čeština"), ("en", "English")])
