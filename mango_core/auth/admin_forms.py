@@ -19,7 +19,6 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from mango_core.auth.passwords import MIN_LENGTH
 from mango_core.web.forms import options
 
-
 LOCALE_CHOICES = options([("", _l("Default (Czech)")), ("cs", "Čeština"), ("en", "English")])
 
 

@@ -18,11 +18,11 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, ValidationError
 from wtforms.widgets import DateInput, NumberInput, TextInput
 
-from mango_core.web.forms import options
 from mango_core.params.definitions import ParamDef
 from mango_core.params.errors import ParamValueError
 from mango_core.params.types import TEXT_MAX_LENGTH, JSONValue, Resolvers, is_empty
 from mango_core.params.values import REQUIRED
+from mango_core.web.forms import options
 
 
 def _attr(key: str) -> str:
