@@ -17,6 +17,8 @@ Two kinds of owned rows:
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.interfaces import MANYTOONE
@@ -77,7 +79,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
         raise TenancyError("A bulk UPDATE may not change location_id or partner_id: rows never move.")
     if not touches:
         # all_mappers misses entities that appear only in FROM/JOIN (select(func.count()).select_from(M)).
-        entities, raw = _owned_tables_in(state.statement)
+        entities, raw = _owned_tables_in_cached(state.statement)
         touches = bool(entities)
         if raw and not (scope is not None and scope.all_locations):
             raise TenancyError(
@@ -133,6 +135,26 @@ def _owned_tables() -> frozenset:
         tables = frozenset(m.local_table for m in mappers if issubclass(m.class_, OWNED))
         _owned_table_cache = (len(mappers), tables)
     return _owned_table_cache[1]
+
+
+_seen_statements: OrderedDict = OrderedDict()
+_SEEN_MAX = 4096
+
+
+def _owned_tables_in_cached(statement):  # noqa: ANN001, ANN202
+    """Walking a statement costs milliseconds; the answer depends only on its structure, which
+    SQLAlchemy's cache key captures (the same key it uses for its compiled-SQL cache)."""
+    cache_key = statement._generate_cache_key() if hasattr(statement, "_generate_cache_key") else None  # noqa: SLF001
+    if cache_key is None:
+        return _owned_tables_in(statement)
+    key = (cache_key.key, len(_owned_tables()))
+    found = _seen_statements.get(key)
+    if found is None:
+        found = _owned_tables_in(statement)
+        _seen_statements[key] = found
+        if len(_seen_statements) > _SEEN_MAX:
+            _seen_statements.popitem(last=False)
+    return found
 
 
 def _owned_tables_in(statement) -> tuple[set[str], set[str]]:  # noqa: ANN001

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import render_template
+from flask import g, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -23,7 +23,7 @@ def location_card(location: Location | None) -> str | None:
     if location is None:
         return None
     mango = current_mango()
-    active = mango.plugins.active_names(location.id)
+    active = g.active_modules if g.get("location_id") == location.id else mango.plugins.active_names(location.id)
     modules = [p for p in mango.plugins.ordered() if p.licensed and p.name in active]
     account = db().scalar(select(BankAccount).order_by(BankAccount.is_default.desc(), BankAccount.id).limit(1))
     return render_template("dashboard/location.html", location=location, modules=modules, account=account)

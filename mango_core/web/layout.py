@@ -57,7 +57,7 @@ def switchable_locations() -> list[Location]:
 
 def current_location() -> Location | None:
     location_id = g.get("location_id")
-    return db().get(Location, location_id) if location_id else None
+    return db().get(Location, location_id) if location_id else None  # the identity map caches it
 
 
 def render_slot(slot: str, **context) -> Markup:
