@@ -1,4 +1,4 @@
-"""``mango demo``: demo partners, locations, bank accounts, licences, roles and users.
+"""``mango demo``: demo partners, locations, bank accounts, licences, roles, users, customers and devices.
 
 Idempotent: what exists is left alone (matched by code, e-mail or role name), so a second run
 changes nothing and says so. The passwords are fixed demo passwords, printed on screen; the
@@ -47,6 +47,9 @@ LOCATIONS = [
 
 ADMIN, TECHNIK, REFERENT = "Administrátor", "Technik", "Referent"
 
+# Demo customers per location (plus branches of some companies): about 200 in all.
+CUSTOMERS = {"PRAHA": 90, "KLADNO": 45, "BRNO": 45}
+
 # (e-mail, name, partner code or None for the operator, role, locations)
 USERS = [
     ("provozovatel@mango.example", "Petra Provozovatelová", None, None, ()),
@@ -64,7 +67,7 @@ def role_permissions(declared: set[str]) -> dict[str, set[str]]:
     viewing = {p for p in partner_perms if p.endswith(".view")}
     return {
         ADMIN: partner_perms,
-        TECHNIK: viewing | {p for p in partner_perms if p.startswith("core.jobs.")},
+        TECHNIK: viewing | {p for p in partner_perms if p.startswith(("core.jobs.", "core.devices."))},
         REFERENT: {p for p in viewing if not p.startswith("core.")} | ({"core.locations.view"} & declared),
     }
 
@@ -163,6 +166,18 @@ def load_demo(session: Session, mango) -> DemoResult:  # noqa: ANN001
                 ", ".join(where) if where else "všechny / all",
             ))
         session.commit()
+    from mango_core.customers.demo import load_customers
+
+    for code, count in CUSTOMERS.items():
+        made = load_customers(session, locations[code].id, count)
+        if made:
+            result.created.append(f"{made} customers in {code}")
+    from mango_core.devices.demo import load_devices
+
+    for code, location in locations.items():
+        made = load_devices(session, location.id, code)
+        if made:
+            result.created.append(f"{made} devices in {code}")
     return result
 
 

@@ -24,9 +24,14 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+
     import click
     from flask import Blueprint
+    from sqlalchemy.orm import Session
 
+    from mango_core.customers.card import CardPart
+    from mango_core.customers.models import Customer
+    from mango_core.devices.types import DeviceTypeDef
     from mango_core.permissions import Permission
     from mango_core.scheduler.jobs import Job
     from mango_core.web.menu import MenuItem
@@ -112,12 +117,44 @@ def mango_translations() -> str:
 def mango_template_slot(slot: str, context: dict[str, Any]) -> str | None:
     """Return an HTML fragment for a named slot of a core page, or None.
 
-    Slots so far: ``dashboard`` (the Opcare home page). ``context`` holds the page's objects.
+    Slots so far: ``dashboard`` (the Opcare home page), ``device_card`` (the device card;
+    ``context["device"]``). ``context`` holds the page's objects.
     Only plugins enabled for the current location are asked.
     """
 
 
-# --- events --------------------------------------------------------------------------------
+@hookspec
+def mango_customer_search(session: Session, query: str) -> list[int] | set[int] | None:
+    """Return ids of customers that ``query`` (the Opcare search box) finds by the plugin's keys.
+
+    The core finds by name, number, variable symbol, IČO, e-mail, phone and address; a plugin
+    adds its own (the ISP plugin: an IP address). Runs in the location's scope, so a query on
+    the plugin's tenant tables sees only this location. Keep it to indexed lookups: it runs on
+    every search. Only plugins enabled for the location are asked.
+    """
+
+
+@hookspec
+def mango_customer_card(customer: Customer) -> list[CardPart] | None:
+    """Return tabs and overview panels for the Opcare customer card (:class:`CardPart`).
+
+    A part names its key, label, order and needed permission, and renders HTML for the
+    customer. ``kind="tab"`` adds a tab (services, documents, invoices, tickets…),
+    ``kind="panel"`` a card on the overview tab. Only plugins enabled for the customer's
+    location are asked; a part whose permission the user lacks is left out.
+    """
+
+
+@hookspec
+def mango_device_types() -> list[DeviceTypeDef]:
+    """Return device types defined in code (:class:`mango_core.devices.types.DeviceTypeDef`).
+
+    Each has a code ``<plugin>.<name>``, a label and its typed parameters (a versioned
+    :class:`mango_core.params.DefinitionSet`: raise the version when the parameters change, and
+    existing devices keep their values, reported where they no longer fit). Such types are
+    read-only in the UI and offered only in locations where the plugin is enabled; partners
+    define further types in the UI.
+    """
 
 
 @hookspec
@@ -132,3 +169,24 @@ def mango_auth_event(event: str, user_id: int | None, location_id: int | None, d
 @hookspec
 def mango_location_module_changed(location_id: int, module: str, enabled: bool) -> None:
     """A module was enabled or disabled for a location (e.g. to seed the module's data)."""
+
+
+@hookspec
+def mango_customer_created(customer: Customer) -> None:
+    """A customer was created (called before the transaction commits; raise to refuse it).
+
+    Called only for plugins enabled in the customer's location.
+    """
+
+
+@hookspec
+def mango_customer_changed(customer: Customer, changes: dict[str, tuple[Any, Any]]) -> None:
+    """Key data of a customer changed: ``changes`` maps a field to ``(before, after)``.
+
+    Fields of contacts and addresses are prefixed (``contact.emails``, ``address.city``); the
+    state is ``state``, tags ``tags``, custom fields ``custom.<key>``, anonymisation
+    ``anonymised_at``. Called before the transaction commits, only for plugins enabled in the
+    customer's location.
+    """
+
+

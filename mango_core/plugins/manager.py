@@ -39,6 +39,9 @@ CORE_MODULES = (
     "mango_core.auth.plugin",
     "mango_core.scheduler.plugin",
     "mango_core.web.plugin",
+    "mango_core.customers.plugin",
+    "mango_core.history.plugin",
+    "mango_core.devices.plugin",
 )
 
 

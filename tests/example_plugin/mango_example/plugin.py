@@ -27,6 +27,7 @@ PLUGIN = PluginMeta(
 # What the event hooks heard (read by tests; a real plugin would act on the event instead).
 AUTH_EVENTS: list[dict[str, Any]] = []
 MODULE_CHANGES: list[dict[str, Any]] = []
+CUSTOMER_EVENTS: list[dict[str, Any]] = []
 
 
 @hookimpl
@@ -79,7 +80,27 @@ def mango_jobs() -> list[Job]:
 
 
 @hookimpl
+def mango_device_types():  # noqa: ANN201
+    """An "Example switch": a code-defined device type, read-only in the UI."""
+    from mango_core.devices.types import DeviceTypeDef
+    from mango_core.params import DefinitionSet, ParamDef
+
+    params = DefinitionSet((
+        ParamDef("ports", "Ports", "integer", required=True, default=24, min=1, max=96),
+        ParamDef("uplink_speed", "Uplink speed", "integer", default=10000, unit="Mbit/s"),
+        ParamDef("poe", "PoE", "boolean"),
+    ), version=1)
+    return [DeviceTypeDef("example.switch", "Example switch", params, description="A managed switch.",
+                          icon="ethernet")]
+
+
+@hookimpl
 def mango_template_slot(slot: str, context: dict[str, Any]) -> str | None:
+    if slot == "device_card":
+        from markupsafe import Markup
+
+        return Markup('<div class="card card-body" id="example-device-slot">Example: {}</div>').format(
+            context["device"].name)
     if slot != "dashboard":
         return None
     from mango_core.web.access import has_permission
@@ -102,7 +123,47 @@ def mango_location_module_changed(location_id: int, module: str, enabled: bool) 
 
 
 @hookimpl
+def mango_customer_created(customer) -> None:  # noqa: ANN001
+    CUSTOMER_EVENTS.append({"event": "created", "customer_id": customer.id, "location_id": customer.location_id})
+
+
+@hookimpl
+def mango_customer_changed(customer, changes: dict[str, tuple[Any, Any]]) -> None:  # noqa: ANN001
+    CUSTOMER_EVENTS.append({"event": "changed", "customer_id": customer.id, "location_id": customer.location_id,
+                            "changes": dict(changes)})
+
+
+@hookimpl
+def mango_customer_search(session, query: str) -> list[int]:  # noqa: ANN001
+    """Finds a customer by an "EX-<number>" reference (a stand-in for a plugin's own key)."""
+    from sqlalchemy import select
+
+    from mango_core.customers.models import Customer
+
+    text = query.strip().upper()
+    if not (text.startswith("EX-") and text[3:].isdigit()):
+        return []
+    return list(session.scalars(select(Customer.id).where(Customer.number == int(text[3:]))))
+
+
+@hookimpl
+def mango_customer_card(customer):  # noqa: ANN001, ANN201
+    from mango_core.customers.card import PANEL, CardPart
+
+    def panel(c) -> str:  # noqa: ANN001
+        return render_template("example/customer_panel.html", customer=c)
+
+    def tab(c) -> str:  # noqa: ANN001
+        return render_template("example/customer_tab.html", customer=c)
+
+    return [CardPart("example_panel", _l("Example panel"), panel, kind=PANEL, permission="example.notes.view"),
+            CardPart("example_notes", _l("Notes"), tab, order=500, permission="example.notes.view", icon="sticky")]
+
+
+@hookimpl
 def mango_cli(cli: click.Group) -> None:
     from mango_example.commands import example
 
     cli.add_command(example)
+
+

@@ -1,0 +1,1 @@
+"""Customers of a location: records, contacts, addresses, tags, custom fields, search, card."""

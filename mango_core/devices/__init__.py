@@ -1,0 +1,1 @@
+"""Network devices: device types with typed parameters, devices, sites and the uplink topology."""

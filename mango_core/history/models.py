@@ -1,0 +1,38 @@
+"""The history table: one row per changed field, never updated or deleted (database triggers)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mango_core.db import Base, TenantMixin, utcnow
+
+
+class HistoryEntry(TenantMixin, Base):
+    """A key change of a customer or of something of theirs (contact, address, service, …).
+
+    ``before``/``after`` are text: strings as they are, dates ISO 8601, booleans ``true``/
+    ``false``, lists and objects as JSON. ``user_id`` is empty for the system and the command
+    line. The table is append-only (triggers created by the migration).
+    """
+
+    __tablename__ = "core_history"
+    __table_args__ = (
+        Index("ix_core_history_customer", "location_id", "customer_id", "id"),
+        Index("ix_core_history_entity", "location_id", "entity", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    effective_date: Mapped[date] = mapped_column(Date)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="RESTRICT"))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("core_customer.id", ondelete="RESTRICT"))
+    action: Mapped[str] = mapped_column(String(30))
+    field: Mapped[str | None] = mapped_column(String(60))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
