@@ -178,7 +178,37 @@ def load_demo(session: Session, mango) -> DemoResult:  # noqa: ANN001
         made = load_devices(session, location.id, code)
         if made:
             result.created.append(f"{made} devices in {code}")
+    from mango_core.services.demo import load_catalog, load_services
+
+    for code, location in locations.items():
+        siblings = [loc.id for loc in locations.values() if loc.partner_id == location.partner_id]
+        made = load_catalog(session, location.id, siblings)
+        if made:
+            result.created.append(f"{made} service classes and products of {code}'s partner")
+        made = load_services(session, location.id)
+        if made:
+            result.created.append(f"{made} services in {code}")
     return result
+
+
+def load_many_customers(session: Session, count: int) -> None:
+    """Bulk-load ``count`` generated customers into the first demo location, with a progress bar."""
+    from mango_core.customers.bulk import bulk_create
+    from mango_core.customers.demo import fake_records
+    from mango_core.tenancy.context import location_scope
+    from mango_core.tenancy.models import Location
+
+    location = session.scalar(select(Location).order_by(Location.code).limit(1))
+    with location_scope(location.id), click.progressbar(length=count, label=f"Customers in {location.code}") as bar:
+        done = 0
+
+        def advance(made: int) -> None:
+            nonlocal done
+            bar.update(made - done)
+            done = made
+            session.commit()  # a batch at a time: memory stays flat, an interrupted load keeps what it made
+
+        bulk_create(session, fake_records(count, seed=location.id), progress=advance)
 
 
 def print_logins(logins: list[Login]) -> None:
@@ -195,8 +225,10 @@ def print_logins(logins: list[Login]) -> None:
 
 
 @click.command("demo")
+@click.option("--customers", "extra_customers", type=click.IntRange(min=0), default=0,
+              help="Also bulk-load this many more customers into the first location (benchmark data).")
 @with_appcontext
-def demo_command() -> None:
+def demo_command(extra_customers: int) -> None:
     """Load demo partners, locations and users (idempotent) and print their logins."""
     mango = current_app.extensions["mango"]
     if mango.settings.env == "production":
@@ -204,6 +236,8 @@ def demo_command() -> None:
     with mango.db.session() as session:
         try:
             result = load_demo(session, mango)
+            if extra_customers:
+                load_many_customers(session, extra_customers)
         except (DemoRefused, ValueError) as exc:
             session.rollback()
             raise click.ClickException(str(exc)) from exc

@@ -24,16 +24,20 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from datetime import date
 
     import click
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
+    from mango_core.catalog.kinds import ServiceClassKind
     from mango_core.customers.card import CardPart
     from mango_core.customers.models import Customer
     from mango_core.devices.types import DeviceTypeDef
     from mango_core.permissions import Permission
     from mango_core.scheduler.jobs import Job
+    from mango_core.services.events import ServiceChangeInfo
+    from mango_core.services.models import Service
     from mango_core.web.menu import MenuItem
 
 hookspec = pluggy.HookspecMarker("mango")
@@ -158,6 +162,20 @@ def mango_device_types() -> list[DeviceTypeDef]:
 
 
 @hookspec
+def mango_service_class_kinds() -> list[ServiceClassKind]:
+    """Return kinds of service classes (:class:`mango_core.catalog.kinds.ServiceClassKind`).
+
+    A kind (``internet``, ``voice``, ``tv``, ``print``…) tells which plugin acts on services of a
+    class: the partner chooses it when defining the class. The core contributes ``other``. Only
+    kinds of plugins enabled in the current location are offered; a key contributed twice keeps
+    the first contributor.
+    """
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+@hookspec
 def mango_auth_event(event: str, user_id: int | None, location_id: int | None, detail: str) -> None:
     """An authentication event was recorded (``login_ok``, ``logout``, ``session_ended``, …).
 
@@ -190,3 +208,15 @@ def mango_customer_changed(customer: Customer, changes: dict[str, tuple[Any, Any
     """
 
 
+@hookspec
+def mango_service_changed(service: Service, change: ServiceChangeInfo, effective: date) -> None:
+    """A service was created or changed by a lifecycle operation, effective on ``effective``.
+
+    ``change`` (:class:`mango_core.services.events.ServiceChangeInfo`) names the operation
+    (``created``, ``activate``, ``terminate``, ``block``, ``unblock``, ``change_product``,
+    ``transfer``, ``commitment``, ``price``, ``billing_plan``, ``payment_period``, ``params``,
+    ``devices``), the fields changed as ``(before, after)``, the reason and the author. Called
+    when the change takes effect (at once, or by the job ``core:apply_service_changes`` for a
+    future date), before the transaction commits, only for plugins enabled in the service's
+    location; raise to refuse the change.
+    """

@@ -110,3 +110,38 @@ def load_customers(session: Session, location_id: int, count: int) -> int:
                 made.append(branch)
         session.commit()
         return len(made)
+
+
+def fake_records(count: int, seed: int = 0):  # noqa: ANN201
+    """``count`` realistic records for :func:`mango_core.customers.bulk.bulk_create` (a generator).
+
+    Faker is slow for 100,000 names, so names, streets and cities come from pools drawn once.
+    """
+    fake = Faker("cs_CZ")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    females = [(fake.first_name_female(), fake.last_name_female()) for _ in range(400)]
+    males = [(fake.first_name_male(), fake.last_name_male()) for _ in range(400)]
+    companies = [fake.company() for _ in range(300)]
+    places = [_address(fake) for _ in range(500)]
+    for i in range(count):
+        place = dict(rng.choice(places))
+        since = date.today() - timedelta(days=rng.randint(1, 3000))
+        state = "active" if rng.random() < 0.8 else rng.choice(("lead", "former"))
+        if i % 6 == 0:
+            ico = valid_ico(rng)
+            first, last = rng.choice(males)
+            yield {"customer": {"kind": "company", "company_name": rng.choice(companies), "ico": ico,
+                                "dic": f"CZ{ico}", "processing_basis": "smlouva"},
+                   "state": state, "since": since,
+                   "contacts": [{"name": f"{first} {last}", "roles": ["owner", "billing", "technical"],
+                                 "emails": [_email(first, last, rng)], "phones": [_phone(rng)]}],
+                   "addresses": [{"kind": "permanent", **place}]}
+        else:
+            first, last = rng.choice(females if rng.random() < 0.5 else males)
+            yield {"customer": {"kind": "person", "first_name": first, "last_name": last,
+                                "marketing_consent": rng.random() < 0.4, "processing_basis": rng.choice(BASES)},
+                   "state": state, "since": since,
+                   "contacts": [{"name": f"{first} {last}", "roles": ["owner", "billing", "technical"],
+                                 "emails": [_email(first, last, rng)], "phones": [_phone(rng)]}],
+                   "addresses": [{"kind": "permanent", **place}]}

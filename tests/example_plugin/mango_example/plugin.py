@@ -28,6 +28,7 @@ PLUGIN = PluginMeta(
 AUTH_EVENTS: list[dict[str, Any]] = []
 MODULE_CHANGES: list[dict[str, Any]] = []
 CUSTOMER_EVENTS: list[dict[str, Any]] = []
+SERVICE_EVENTS: list[dict[str, Any]] = []
 
 
 @hookimpl
@@ -167,3 +168,15 @@ def mango_cli(cli: click.Group) -> None:
     cli.add_command(example)
 
 
+@hookimpl
+def mango_service_class_kinds():  # noqa: ANN201
+    from mango_core.catalog.kinds import ServiceClassKind
+
+    # a plain string: a third-party label need not be translated to be offered
+    return [ServiceClassKind("example", "Example", icon="sticky")]
+
+
+@hookimpl
+def mango_service_changed(service, change, effective) -> None:  # noqa: ANN001
+    SERVICE_EVENTS.append({"service_id": service.id, "location_id": service.location_id, "kind": change.kind,
+                           "changes": dict(change.changes), "user_id": change.user_id, "effective": effective})

@@ -1,0 +1,1 @@
+"""Services: a customer's instances of products, their lifecycle, blocks and scheduled changes."""
