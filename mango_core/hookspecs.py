@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mango_core.customers.card import CardPart
     from mango_core.customers.models import Customer
     from mango_core.devices.types import DeviceTypeDef
+    from mango_core.documents.kinds import DocumentKind
     from mango_core.permissions import Permission
     from mango_core.scheduler.jobs import Job
     from mango_core.services.events import ServiceChangeInfo
@@ -169,6 +170,20 @@ def mango_service_class_kinds() -> list[ServiceClassKind]:
     class: the partner chooses it when defining the class. The core contributes ``other``. Only
     kinds of plugins enabled in the current location are offered; a key contributed twice keeps
     the first contributor.
+    """
+
+
+@hookspec
+def mango_document_kinds() -> list[DocumentKind]:
+    """Return kinds of documents (:class:`mango_core.documents.kinds.DocumentKind`).
+
+    A kind has a key, a label, ``context(session, customer)`` returning the template context
+    (plain values only: templates run in a sandbox) and a default template (HTML and CSS) that a
+    location starts from. The core contributes ``contract``, ``handover`` and ``letter``;
+    billing adds invoices and reminders, the call centre work orders. Kinds with
+    ``subject="customer"`` are offered on the customer card; others are rendered by their plugin
+    through :func:`mango_core.documents.service.generate`/``archive``. Only kinds of plugins
+    enabled in the location are offered; a key contributed twice keeps the first contributor.
     """
 
 

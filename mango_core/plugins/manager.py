@@ -42,6 +42,7 @@ CORE_MODULES = (
     "mango_core.customers.plugin",
     "mango_core.history.plugin",
     "mango_core.devices.plugin",
+    "mango_core.documents.plugin",
     "mango_core.catalog.plugin",
     "mango_core.services.plugin",
 )

@@ -180,3 +180,15 @@ def mango_service_class_kinds():  # noqa: ANN201
 def mango_service_changed(service, change, effective) -> None:  # noqa: ANN001
     SERVICE_EVENTS.append({"service_id": service.id, "location_id": service.location_id, "kind": change.kind,
                            "changes": dict(change.changes), "user_id": change.user_id, "effective": effective})
+
+
+@hookimpl
+def mango_document_kinds():  # noqa: ANN201
+    from mango_core.documents.kinds import DocumentKind
+
+    def context(session, customer):  # noqa: ANN001, ANN202
+        return {"customer": {"name": customer.display_name, "number": customer.number}}
+
+    # a plain string label, like the service class kind above
+    return [DocumentKind("example", "Example confirmation", context,
+                         "<h1>Example</h1><p>{{ customer.name }} ({{ customer.number }})</p>")]
