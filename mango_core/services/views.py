@@ -118,7 +118,9 @@ def new():  # noqa: ANN201
     form = forms.NewServiceForm()
     places = [a for a in customer.addresses if a.kind == SERVICE_PLACE]
     form.service_place_id.choices = options([("", "—")] + [(str(a.id), a.one_line) for a in places])
-    params = build_form(defs, None, prefix="p", meta={"csrf": False}, resolvers=svc.resolvers(session))
+    # the class's defaults, then the product's (a tariff says its speeds)
+    initial = {pdef.key: pdef.to_json(pdef.default) for pdef in defs} | dict(product.defaults or {})
+    params = build_form(defs, initial, prefix="p", meta={"csrf": False}, resolvers=svc.resolvers(session))
     if request.method == "GET":
         form.start_date.data = on
     if request.method == "POST" and form.validate_on_submit() & params.validate():

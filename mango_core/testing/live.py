@@ -50,11 +50,15 @@ def server_database(folder: Path, suffix: str) -> tuple[str, Callable[[], None]]
 
 
 def prepare(url: str, instance: Path, plugins: list[str]) -> None:
-    """Migrate the database and load the test world (the same users and passwords as `world`)."""
+    """Migrate the database and load the test world (the same users and passwords as `world`)
+    and the demo catalogue (classes Internet, VoIP, IPTV and their products) of partner ALFA."""
+    from mango_core.services.demo import load_catalog
+
     mango = Mango.start(load_settings({"database_url": url, "plugins": plugins}, instance_path=instance))
     upgrade_all(mango.db.engine, mango.plugins, progress=lambda _l: None)
     with mango.db.session() as session:
-        build_world(session, mango)
+        world = build_world(session, mango)
+        load_catalog(session, world.loc_a.id, [world.loc_a.id, world.loc_a2.id])
         session.commit()
     mango.db.dispose()
 

@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mango_core.testing.fixtures import PASSWORD
+from mango_core.testing.browser import log_in, menu_endpoints
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, email: str) -> None:  # noqa: ANN001
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("#main-menu")
-
-
-def menu_endpoints(page) -> set[str]:  # noqa: ANN001
-    return set(page.eval_on_selector_all("#main-menu a[data-menu]", "els => els.map(e => e.dataset.menu)"))
 
 
 def test_login_menu_language_logout(new_page):
