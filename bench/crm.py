@@ -17,16 +17,20 @@ import random
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from mango_core.app import create_app
+from mango_core.catalog.models import Product
 from mango_core.config import load_settings
 from mango_core.customers.bulk import bulk_create
 from mango_core.customers.demo import fake_records
 from mango_core.customers.models import Customer, CustomerContactChannel
 from mango_core.db.migrations import upgrade_all
+from mango_core.services.demo import load_catalog
+from mango_core.services.models import Service
 from mango_core.tenancy.context import location_scope
 from mango_core.testing.fixtures import PASSWORD, build_world, csrf_token, reset_database
 
@@ -60,11 +64,34 @@ def prepare(url: str, count: int, tmp: Path):  # noqa: ANN201
             bulk_create(s, fake_records(count, seed=1), progress=lambda n: s.commit() if n % 10000 == 0 else None)
         s.commit()
         print(f"  loaded {count} customers in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        start = time.perf_counter()
+        services = load_services(s, loc_id, world.loc_a2.id)
+        s.commit()
+        print(f"  loaded {services} services in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     if mango.db.dialect == "postgresql":
         with mango.db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
             conn.commit()
     return app, loc_id, email
+
+
+def load_services(session, loc_id: int, sibling_id: int) -> int:  # noqa: ANN001
+    """1.5 services per customer on average (benchmark data: inserted directly, no history)."""
+    with location_scope(loc_id):
+        load_catalog(session, loc_id, [loc_id, sibling_id])
+        products = list(session.scalars(select(Product).order_by(Product.code)))
+        customer_ids = list(session.scalars(select(Customer.id).order_by(Customer.id)))
+        today = date.today()
+        rows = [
+            {"customer_id": cid, "product_id": p.id, "class_id": p.class_id, "class_version": 1,
+             "params": dict(p.defaults or {}), "state": "active", "start_date": today - timedelta(days=i % 2000),
+             "activated_on": today - timedelta(days=i % 2000), "location_id": loc_id}
+            for i, cid in enumerate(customer_ids)
+            for p in (products[i % len(products)], products[(i + 1) % len(products)])[: 1 + i % 2]
+        ]
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Service).execution_options(mango_tenant_stamped=True), rows[start:start + 5000])
+    return len(rows)
 
 
 def measure(app, loc_id: int, email: str, rounds: int) -> dict:  # noqa: ANN001
@@ -81,6 +108,7 @@ def measure(app, loc_id: int, email: str, rounds: int) -> dict:  # noqa: ANN001
         channels = list(s.execute(select(CustomerContactChannel.kind, CustomerContactChannel.value)
                                   .order_by(func.random()).limit(rounds * 2)))
         customers = s.scalar(select(func.count()).select_from(Customer))
+        services = s.scalar(select(func.count()).select_from(Service))
     emails = [v for k, v in channels if k == "email"]
     phones = [v for k, v in channels if k == "phone"]
     for path in ("/customers/", f"/customers/{ids[0]}", "/customers/?q=novak"):
@@ -94,7 +122,7 @@ def measure(app, loc_id: int, email: str, rounds: int) -> dict:  # noqa: ANN001
         for q in (last, vs, emails[i % len(emails)], phones[i % len(phones)]):
             searches.append(timed(client, f"/customers/?q={q}"))
         cards.append(timed(client, f"/customers/{ids[i % len(ids)]}"))
-    return {"customers": customers, "services": 0, "list_p95_ms": p95(lists),
+    return {"customers": customers, "services": services, "list_p95_ms": p95(lists),
             "search_p95_ms": p95(searches), "card_p95_ms": p95(cards)}
 
 
