@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import Select, and_, delete, exists, intersect, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from mango_core.customers.models import Customer, CustomerKeyword, CustomerTagLink
 from mango_core.customers.normalize import fold, query_digits, words
@@ -205,7 +205,8 @@ def list_customers(session: Session, filters: Filters, *, after: str | None = No
         order = (Customer.id.desc(),)
         if last:
             stmt = stmt.where(Customer.id < last[0])
-    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+    # the list shows each customer's tags: one query for the page, not one per row
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1).options(selectinload(Customer.tag_links))))
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = encode_cursor(_sort_key(rows[-1], sort)) if more and rows else None
