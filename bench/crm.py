@@ -17,18 +17,17 @@ import random
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from mango_core.app import create_app
-from mango_core.catalog.models import Product
 from mango_core.config import load_settings
 from mango_core.customers.bulk import bulk_create
 from mango_core.customers.demo import fake_records
 from mango_core.customers.models import Customer, CustomerContactChannel
 from mango_core.db.migrations import upgrade_all
+from mango_core.services.bulk import bulk_services, customers_without_services
 from mango_core.services.demo import load_catalog
 from mango_core.services.models import Service
 from mango_core.tenancy.context import location_scope
@@ -76,22 +75,10 @@ def prepare(url: str, count: int, tmp: Path):  # noqa: ANN201
 
 
 def load_services(session, loc_id: int, sibling_id: int) -> int:  # noqa: ANN001
-    """1.5 services per customer on average (benchmark data: inserted directly, no history)."""
+    """1.5 services per customer on average, through the same bulk loader as ``mango demo --customers``."""
+    load_catalog(session, loc_id, [loc_id, sibling_id])
     with location_scope(loc_id):
-        load_catalog(session, loc_id, [loc_id, sibling_id])
-        products = list(session.scalars(select(Product).order_by(Product.code)))
-        customer_ids = list(session.scalars(select(Customer.id).order_by(Customer.id)))
-        today = date.today()
-        rows = [
-            {"customer_id": cid, "product_id": p.id, "class_id": p.class_id, "class_version": 1,
-             "params": dict(p.defaults or {}), "state": "active", "start_date": today - timedelta(days=i % 2000),
-             "activated_on": today - timedelta(days=i % 2000), "location_id": loc_id}
-            for i, cid in enumerate(customer_ids)
-            for p in (products[i % len(products)], products[(i + 1) % len(products)])[: 1 + i % 2]
-        ]
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(Service).execution_options(mango_tenant_stamped=True), rows[start:start + 5000])
-    return len(rows)
+        return bulk_services(session, customers_without_services(session), per_customer=lambda i: 1 + i % 2)
 
 
 def measure(app, loc_id: int, email: str, rounds: int) -> dict:  # noqa: ANN001

@@ -192,9 +192,11 @@ def load_demo(session: Session, mango) -> DemoResult:  # noqa: ANN001
 
 
 def load_many_customers(session: Session, count: int) -> None:
-    """Bulk-load ``count`` generated customers into the first demo location, with a progress bar."""
+    """Bulk-load ``count`` generated customers with 1.5 services each on average into the first
+    demo location, with progress bars."""
     from mango_core.customers.bulk import bulk_create
     from mango_core.customers.demo import fake_records
+    from mango_core.services.bulk import bulk_services, customers_without_services
     from mango_core.tenancy.context import location_scope
     from mango_core.tenancy.models import Location
 
@@ -209,6 +211,18 @@ def load_many_customers(session: Session, count: int) -> None:
             session.commit()  # a batch at a time: memory stays flat, an interrupted load keeps what it made
 
         bulk_create(session, fake_records(count, seed=location.id), progress=advance)
+    with location_scope(location.id):
+        customer_ids = customers_without_services(session)
+        with click.progressbar(length=len(customer_ids) * 3 // 2, label=f"Services in {location.code}") as bar:
+            done = 0
+
+            def advance_services(made: int) -> None:
+                nonlocal done
+                bar.update(made - done)
+                done = made
+                session.commit()
+
+            bulk_services(session, customer_ids, per_customer=lambda i: 1 + i % 2, progress=advance_services)
 
 
 def print_logins(logins: list[Login]) -> None:
@@ -226,7 +240,7 @@ def print_logins(logins: list[Login]) -> None:
 
 @click.command("demo")
 @click.option("--customers", "extra_customers", type=click.IntRange(min=0), default=0,
-              help="Also bulk-load this many more customers into the first location (benchmark data).")
+              help="Also bulk-load this many more customers (1.5 services each) into the first location (benchmark data).")
 @with_appcontext
 def demo_command(extra_customers: int) -> None:
     """Load demo partners, locations and users (idempotent) and print their logins."""
