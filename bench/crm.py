@@ -31,6 +31,7 @@ from mango_core.services.bulk import bulk_services, customers_without_services
 from mango_core.services.demo import load_catalog
 from mango_core.services.models import Service
 from mango_core.tenancy.context import location_scope
+from mango_core.tenancy.models import Location
 from mango_core.testing.fixtures import PASSWORD, build_world, csrf_token, reset_database
 
 DEFAULT_PG = os.environ.get("MANGO_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/mango_bench")
@@ -119,8 +120,17 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--measure-only", metavar="URL", help="time an already loaded database again")
     args = parser.parse_args()
     random.seed(1)
+    if args.measure_only:
+        tmp = Path(tempfile.mkdtemp(prefix="mango-crm-"))
+        app = create_app(settings=load_settings({"database_url": args.measure_only, "plugins": []}, instance_path=tmp))
+        with app.extensions["mango"].db.session() as s:
+            loc_id = s.scalar(select(Location.id).where(Location.code == "PRG"))
+        backend = app.extensions["mango"].db.dialect
+        print(json.dumps({"backend": backend, **measure(app, loc_id, "admin@alfa.test", args.rounds)}))
+        return
     for backend in args.backends.split(","):
         tmp = Path(tempfile.mkdtemp(prefix=f"mango-crm-{backend}-"))
         url = f"sqlite:///{tmp / 'crm.sqlite3'}" if backend == "sqlite" else args.pg_url

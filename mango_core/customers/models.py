@@ -52,6 +52,9 @@ class Customer(TimestampMixin, TenantMixin, Base):
         Index("ix_core_customer_location_state", "location_id", "state", "id"),
         Index("ix_core_customer_location_ico", "location_id", "ico"),
         Index("ix_core_customer_parent_id", "parent_id"),
+        # a parent's children by name (the card): without it both planners walk the name index
+        # of the whole location looking for the children (200 ms on 100,000 customers)
+        Index("ix_core_customer_children", "location_id", "parent_id", "sort_name"),
         CheckConstraint(_in("kind", KINDS), name="kind"),
         CheckConstraint(_in("state", STATES), name="state"),
     )

@@ -114,7 +114,10 @@ def matching(session: Session, query: str):  # noqa: ANN201
     if terms:
         subqueries = [_prefix(t) for t in terms]
         ids = subqueries[0] if len(subqueries) == 1 else intersect(*subqueries)
-        clauses.append(Customer.id.in_(ids))
+        # Find the hits first, then sort them: left to itself, PostgreSQL may walk the whole
+        # customer table in name order testing each row against the hits (250 ms on 100,000).
+        hits = ids.cte("search_hits").prefix_with("MATERIALIZED", dialect="postgresql")
+        clauses.append(Customer.id.in_(select(hits.c.customer_id)))
     extra = plugin_matches(session, query.strip())
     if extra:
         clauses.append(Customer.id.in_(sorted(extra)))
