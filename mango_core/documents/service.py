@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, undefer
 
 from mango_core import history
 from mango_core.customers.models import Customer
-from mango_core.documents import pdf, sandbox
+from mango_core.documents import sandbox
 from mango_core.documents.kinds import CUSTOMER, DocumentKind
 from mango_core.documents.models import Document, DocumentTemplate, DocumentTemplateVersion
 from mango_core.tenancy.context import scope_or_none
@@ -43,6 +43,13 @@ class IntegrityFailure(DocumentError):
     """An archived document's bytes no longer match their SHA-256."""
 
     default_message = N_("The archived document does not match its SHA-256 checksum; it was changed outside Mango.")
+
+
+class PdfUnavailable(DocumentError):
+    """WeasyPrint cannot load its system libraries; Mango runs on, only PDFs are not made."""
+
+    default_message = N_("PDF documents need the Pango library on the server "
+                         "(Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0).")
 
 
 class TemplateFailed(DocumentError):
@@ -223,6 +230,10 @@ def render(session: Session, body: str, css: str, context: dict[str, Any], *, ti
         failure = TemplateFailed(field="body", detail=str(exc))
         failure.line = exc.line
         raise failure from exc
+    try:  # imported here: WeasyPrint needs Pango, and Mango must start on a machine without it
+        from mango_core.documents import pdf
+    except (ImportError, OSError) as exc:
+        raise PdfUnavailable() from exc
     fetcher = pdf.GuardedFetcher()
     try:
         document = pdf.to_pdf(html, css, fetcher=fetcher)

@@ -80,3 +80,18 @@ def test_data_uris_and_vendored_static_files_are_allowed():
     assert pdf.allowed((pdf.STATIC / "mango.svg").as_uri())
     assert not pdf.allowed((pdf.STATIC / ".." / "templates" / "layout.html").as_uri())
     assert not pdf.allowed("https://example.com/x.png") and not pdf.allowed("ftp://x/y")
+
+
+def test_without_weasyprint_mango_runs_and_says_what_to_install(db, world, monkeypatch):
+    """A machine without Pango: no PDF, a clear message, no 500 and no failed start-up."""
+    import sys
+
+    from mango_core.documents import service
+    from mango_core.tenancy import location_scope
+
+    import mango_core.documents
+
+    monkeypatch.delattr(mango_core.documents, "pdf", raising=False)
+    monkeypatch.setitem(sys.modules, "mango_core.documents.pdf", None)  # the import now fails
+    with location_scope(world.loc_a.id), pytest.raises(service.PdfUnavailable, match="Pango"):
+        service.render(db, "<p>{{ 1 }}</p>", "", {})
