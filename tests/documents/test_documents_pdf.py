@@ -86,10 +86,9 @@ def test_without_weasyprint_mango_runs_and_says_what_to_install(db, world, monke
     """A machine without Pango: no PDF, a clear message, no 500 and no failed start-up."""
     import sys
 
+    import mango_core.documents
     from mango_core.documents import service
     from mango_core.tenancy import location_scope
-
-    import mango_core.documents
 
     monkeypatch.delattr(mango_core.documents, "pdf", raising=False)
     monkeypatch.setitem(sys.modules, "mango_core.documents.pdf", None)  # the import now fails
