@@ -6,8 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, g
-from flask_login import current_user, login_required
+from flask import abort
+from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -77,7 +77,3 @@ def authenticated(view: Callable) -> Callable:
     """A view for any logged-in user, with no further permission (own profile, logout)."""
     view.mango_permission = "*authenticated*"
     return login_required(view)
-
-
-def current_permissions() -> set[str]:
-    return g.get("permissions", set()) if current_user.is_authenticated else set()

@@ -14,7 +14,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from mango_core.auth.access import permission_required
 from mango_core.catalog import forms, service
@@ -24,7 +23,7 @@ from mango_core.params import DefinitionError, ParamDef, ParamValidationError, p
 from mango_core.params.forms import attach_errors, build_form, form_values
 from mango_core.tenancy.validators import N_, InvalidValue
 from mango_core.web.access import has_permission
-from mango_core.web.forms import options
+from mango_core.web.forms import form_error, options
 from mango_core.web.request import current_location_id, db
 
 bp = Blueprint("core_catalog", __name__, url_prefix="/catalog")
@@ -34,14 +33,6 @@ VIEW, MANAGE = "core.catalog.view", "core.catalog.manage"
 
 def actor() -> int | None:
     return current_user.id if current_user.is_authenticated else None
-
-
-def form_error(form: FlaskForm, exc: InvalidValue) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc)]
-    else:
-        flash(str(exc), "danger")
 
 
 def _kind_choices(cls: ServiceClass | None = None) -> list[tuple[str, str]]:

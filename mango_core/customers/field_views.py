@@ -15,9 +15,10 @@ from flask_login import current_user
 
 from mango_core.auth.access import permission_required
 from mango_core.customers import fields, forms
-from mango_core.customers.views import bp, form_error
+from mango_core.customers.views import bp
 from mango_core.params import DefinitionError, ParamDef, param_types
 from mango_core.tenancy.validators import InvalidValue
+from mango_core.web.forms import form_error
 from mango_core.web.request import db
 
 FIELDS = "core.customer_fields.manage"

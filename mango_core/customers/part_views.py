@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 
 from mango_core.auth.access import permission_required
 from mango_core.customers import fields, forms, service
-from mango_core.customers.views import MANAGE, actor, bp, customer_or_404, form_error, to_card
+from mango_core.customers.views import MANAGE, actor, bp, customer_or_404, to_card
 from mango_core.params import ParamValidationError
 from mango_core.params.forms import build_form, form_values
 from mango_core.tenancy.validators import InvalidValue
+from mango_core.web.forms import form_error
 from mango_core.web.request import db
 
 

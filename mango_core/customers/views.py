@@ -25,6 +25,7 @@ from mango_core.customers.models import KINDS, STATES, Customer
 from mango_core.customers.normalize import phone_display
 from mango_core.tenancy.validators import InvalidValue
 from mango_core.web.access import has_permission
+from mango_core.web.forms import form_error
 from mango_core.web.menu import MenuItem
 from mango_core.web.request import db
 
@@ -49,15 +50,6 @@ def customer_or_404(customer_id: int) -> Customer:
         return service.get_customer(db(), customer_id)
     except service.NotFound:
         abort(404)
-
-
-def form_error(form: FlaskForm, exc: InvalidValue) -> None:
-    """Put a service error on its form field, or flash it when it belongs to no field."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc)]
-    else:
-        flash(str(exc), "danger")
 
 
 def flash_form_errors(form: FlaskForm) -> None:

@@ -25,7 +25,7 @@ from mango_core.params import DefinitionError, DefinitionSet, ParamDef, ParamVal
 from mango_core.params.forms import attach_errors, build_form, form_values
 from mango_core.tenancy.validators import InvalidValue
 from mango_core.web.access import has_permission
-from mango_core.web.forms import options
+from mango_core.web.forms import form_error, options
 from mango_core.web.menu import MenuItem
 from mango_core.web.request import db
 
@@ -51,16 +51,6 @@ def _or_404(call, *args):  # noqa: ANN001, ANN002, ANN202
         return call(db(), *args)
     except service.NotFound:
         abort(404)
-
-
-def form_error(form: FlaskForm, exc: InvalidValue) -> None:
-    """Put a service error on its form field, or flash it when it belongs to no field."""
-    name = _FORM_FIELD.get(exc.field, exc.field) if exc.field else None
-    field = getattr(form, name, None) if name else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc)]
-    else:
-        flash(str(exc), "danger")
 
 
 def _display(pdef: ParamDef, value: Any) -> str:
@@ -142,7 +132,7 @@ def _save(form: forms.DeviceForm, params_form: FlaskForm, info: dtypes.TypeInfo,
             flash(message, "danger")
     except InvalidValue as exc:
         db().rollback()
-        form_error(form, exc)
+        form_error(form, exc, _FORM_FIELD)
     else:
         db().commit()
         return device
@@ -268,7 +258,7 @@ def _site_page(site: Site | None):  # noqa: ANN202
                 service.update_site(db(), site, **data)
         except InvalidValue as exc:
             db().rollback()
-            form_error(form, exc)
+            form_error(form, exc, _FORM_FIELD)
         else:
             db().commit()
             flash(_("Site %(name)s saved.", name=site.name), "success")
@@ -416,7 +406,7 @@ def type_rename(type_id: int):  # noqa: ANN201
             service.rename_device_type(db(), device_type, name=form.name.data, description=form.description.data)
         except InvalidValue as exc:
             db().rollback()
-            form_error(form, exc)
+            form_error(form, exc, _FORM_FIELD)
         else:
             db().commit()
             flash(_("Saved."), "success")
@@ -449,7 +439,7 @@ def type_param_save(type_id: int):  # noqa: ANN201
             new = service.save_type_definitions(db(), device_type, params)
         except (DefinitionError, InvalidValue) as exc:
             db().rollback()
-            form_error(form, exc)
+            form_error(form, exc, _FORM_FIELD)
         else:
             db().commit()
             _after_new_version(device_type, new.version)

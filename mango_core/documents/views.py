@@ -24,7 +24,7 @@ from mango_core.documents import forms, service
 from mango_core.documents.kinds import CUSTOMER
 from mango_core.documents.models import DocumentTemplate
 from mango_core.web.access import has_permission
-from mango_core.web.forms import options
+from mango_core.web.forms import form_error, options
 from mango_core.web.menu import MenuItem
 from mango_core.web.request import db
 
@@ -175,21 +175,13 @@ def _preview_customer(form: forms.TemplateForm) -> Customer | None:
     return customer
 
 
-def _field_error(form: forms.TemplateForm, exc: service.DocumentError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc)]
-    else:
-        flash(str(exc), "danger")
-
-
 def _preview(form: forms.TemplateForm, kind: str):  # noqa: ANN202
     """A PDF of the form's unsaved text, or None with the error put on the form."""
     try:
         rendered = service.preview(db(), kind=kind, body=form.body.data or "", css=form.css.data or "",
                                    customer=_preview_customer(form))
     except service.DocumentError as exc:
-        _field_error(form, exc)
+        form_error(form, exc)
         return None
     response = Response(rendered.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'inline; filename="preview.pdf"'
@@ -230,7 +222,7 @@ def template_new():  # noqa: ANN201
                                            css=form.css.data or "", actor=_actor(), note=form.note.data)
     except service.DocumentError as exc:
         session.rollback()
-        _field_error(form, exc)
+        form_error(form, exc)
         return _editor(form, None, kind, 400)
     session.commit()
     flash(_("Template %(name)s saved.", name=template.name), "success")
@@ -265,7 +257,7 @@ def template_edit(template_id: int):  # noqa: ANN201
                                         note=form.note.data)
     except service.DocumentError as exc:
         session.rollback()
-        _field_error(form, exc)
+        form_error(form, exc)
         return _editor(form, _template_or_404(template_id), template.kind, 400)
     session.commit()
     if added:

@@ -29,7 +29,7 @@ from mango_core.services import service as svc
 from mango_core.services.models import STATES, TERMINATED, Service
 from mango_core.tenancy.validators import InvalidValue
 from mango_core.web.access import has_permission
-from mango_core.web.forms import options
+from mango_core.web.forms import form_error, options
 from mango_core.web.request import db
 
 bp = Blueprint("core_services", __name__, url_prefix="/services")
@@ -136,11 +136,7 @@ def new():  # noqa: ANN201
                 flash(rest, "danger")
         except InvalidValue as exc:
             session.rollback()
-            field = getattr(form, exc.field, None) if exc.field else None
-            if field is not None:
-                field.errors = [*field.errors, str(exc)]
-            else:
-                flash(str(exc), "danger")
+            form_error(form, exc)
         else:
             session.commit()
             flash(_("Service created."), "success")

@@ -21,6 +21,7 @@ from mango_core.kernel import current_mango
 from mango_core.tenancy import forms, service
 from mango_core.tenancy.models import Licence, Location, Partner
 from mango_core.tenancy.validators import InvalidValue
+from mango_core.web.forms import form_error
 from mango_core.web.menu import MenuItem
 from mango_core.web.request import db
 
@@ -41,14 +42,6 @@ def _operator_only() -> None:
     """core.partners.manage is the operator's: a partner role holding it still gets 403."""
     if not current_user.is_operator:
         abort(403)
-
-
-def _form_error(form: FlaskForm, exc: InvalidValue) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc)]
-    else:
-        flash(str(exc), "danger")
 
 
 def _visible_locations() -> list[Location]:
@@ -117,7 +110,7 @@ def partner_new():  # noqa: ANN201
                                              **_form_data(form, service.PARTNER_FIELDS))
         except InvalidValue as exc:
             db().rollback()
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             db().commit()
             flash(_("Partner %(code)s created.", code=partner.code), "success")
@@ -146,7 +139,7 @@ def partner_edit(partner_id: int):  # noqa: ANN201
             service.update_partner(db(), obj, **_form_data(form, service.PARTNER_FIELDS))
         except InvalidValue as exc:
             db().rollback()
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             db().commit()
             flash(_("Saved."), "success")
@@ -236,7 +229,7 @@ def location_new():  # noqa: ANN201
                                                **_form_data(form, service.LOCATION_FIELDS))
         except InvalidValue as exc:
             db().rollback()
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             db().commit()
             flash(_("Location %(code)s created.", code=location.code), "success")
@@ -274,7 +267,7 @@ def location_edit(location_id: int):  # noqa: ANN201
             service.update_location(db(), obj, **_form_data(form, service.LOCATION_FIELDS))
         except InvalidValue as exc:
             db().rollback()
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             db().commit()
             flash(_("Saved."), "success")
@@ -293,7 +286,7 @@ def bank_account_new(location_id: int):  # noqa: ANN201
                                      currency=form.currency.data, is_default=form.is_default.data)
         except InvalidValue as exc:
             db().rollback()
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             db().commit()
             flash(_("Bank account added."), "success")
@@ -322,7 +315,7 @@ def bank_account_edit(location_id: int, account_id: int):  # noqa: ANN201
                                         currency=form.currency.data, is_default=form.is_default.data)
         except InvalidValue as exc:
             db().rollback()
-            _form_error(form, exc)
+            form_error(form, exc)
         else:
             db().commit()
             flash(_("Saved."), "success")
