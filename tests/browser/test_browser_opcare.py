@@ -27,8 +27,11 @@ def test_login_menu_language_logout(new_page):
     page.click("#language-switcher button[value=cs]")
     assert page.locator("h1").inner_text() == "Vítejte, Adam Alfa"
 
+    page.wait_for_load_state("load")  # Bootstrap's dropdown script must be running first
     page.click("#user-menu")
-    page.click("#logout")
+    page.wait_for_selector("#logout", state="visible")
+    with page.expect_navigation():
+        page.click("#logout")
     assert "/login" in page.url
     assert "Byli jste odhlášeni." in page.content()
     page.goto("/")
