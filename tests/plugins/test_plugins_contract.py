@@ -25,9 +25,11 @@ def plugin_names(mango) -> list[str]:
     return [p.name for p in mango.plugins.ordered()]
 
 
-def test_the_suite_loads_the_core_and_the_example_plugin(mango):
-    assert plugin_names(mango) == [CORE, "example"]
+def test_the_suite_loads_the_core_the_repository_plugins_and_the_example_plugin(mango):
+    # order: the core first, then by `requires`, ties by name
+    assert plugin_names(mango) == [CORE, "billing", "example"]
     assert mango.plugins.plugins["example"].distribution == "mango-example"
+    assert mango.plugins.plugins["billing"].distribution == "mango-billing"
 
 
 def test_tables_carry_the_plugin_prefix(mango):

@@ -1,0 +1,1 @@
+"""Mango billing: the money core (plans, invoices, ledger, payments, bank import, dunning)."""

@@ -1,0 +1,54 @@
+"""The billing plugin's registration with the Mango kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from mango_core.permissions import Permission
+from mango_core.plugins import PluginMeta, hookimpl
+
+HERE = Path(__file__).resolve().parent
+
+PLUGIN = PluginMeta(
+    title="Billing",
+    description="Recurring billing, Czech tax invoices, the ledger, bank import, SIPO, uniCredit and dunning.",
+)
+
+
+@hookimpl
+def mango_models() -> list[type]:
+    from mango_billing.models import MODELS
+
+    return MODELS
+
+
+@hookimpl
+def mango_migrations() -> str:
+    return str(HERE / "migrations")
+
+
+@hookimpl
+def mango_translations() -> str:
+    return str(HERE / "translations")
+
+
+@hookimpl
+def mango_settings() -> dict[str, Any]:
+    return {}
+
+
+@hookimpl
+def mango_permissions() -> list[Permission]:
+    return [
+        Permission("billing.plans.view", _l("View billing plans")),
+        Permission("billing.plans.manage", _l("Manage billing plans")),
+        Permission("billing.invoices.view", _l("View invoices")),
+        Permission("billing.invoices.issue", _l("Run billing and issue invoices and credit notes")),
+        Permission("billing.payments.view", _l("View payments")),
+        Permission("billing.payments.manage", _l("Record, import and pair payments")),
+        Permission("billing.dunning.manage", _l("Run dunning")),
+        Permission("billing.reports.view", _l("View billing reports")),
+    ]
