@@ -235,3 +235,22 @@ def mango_service_changed(service: Service, change: ServiceChangeInfo, effective
     future date), before the transaction commits, only for plugins enabled in the service's
     location; raise to refuse the change.
     """
+
+
+@hookspec
+def mango_invoices_issued(session: Session, location_id: int, invoice_ids: list[int]) -> None:
+    """Documents (invoices, credit notes) were issued in ``location_id``, in the issuing transaction.
+
+    A batch event: a billing run issues thousands of invoices at once. The billing plugin
+    emits it; prepaid credit settles from it, delivery queues e-mails from it. Raise to
+    refuse the issue (the whole batch rolls back).
+    """
+
+
+@hookspec
+def mango_payments_matched(session: Session, location_id: int, payment_ids: list[int]) -> None:
+    """Payments were matched to customers (and booked in their ledger) in the same transaction.
+
+    Emitted by billing for bank imports, manual pairing, cash desk and card payments alike;
+    dunning unblocks paid-up customers from it, prepaid credit tops up from it.
+    """

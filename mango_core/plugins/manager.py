@@ -62,6 +62,9 @@ class PluginMeta:
     # (the core) are active everywhere.
     licensed: bool = True
     description: str = ""
+    # Further modules of the plugin that implement hooks, by dotted name: a large plugin keeps
+    # each area's hooks beside its code (pluggy allows one implementation per hook and module).
+    parts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -165,11 +168,15 @@ class PluginManager:
         meta = getattr(module, "PLUGIN", None)
         if not isinstance(meta, PluginMeta):
             raise PluginError(f"Plugin {name!r} ({ep.value}) has no `PLUGIN = PluginMeta(...)`.")
+        try:
+            parts = [importlib.import_module(part) for part in meta.parts]
+        except Exception as exc:
+            raise PluginError(f"Plugin {name!r}: a module of its `parts` failed to import: {exc!r}") from exc
         dist = ep.dist
         return LoadedPlugin(
             name=name,
             meta=meta,
-            modules=[module],
+            modules=[module, *parts],
             version=dist.version if dist else "0",
             distribution=dist.name if dist else None,
         )

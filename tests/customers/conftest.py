@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from mango_example import plugin as example_plugin
 
 from mango_core.tenancy import location_scope
+from mango_example import plugin as example_plugin
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from datetime import date
 
 import pytest
 from customer_data import company, person
-from mango_example import plugin as example_plugin
 from sqlalchemy import func, select
 
 from mango_core.customers import service
 from mango_core.customers.models import Customer, CustomerContactChannel, CustomerNote
 from mango_core.history.models import HistoryEntry
 from mango_core.tenancy import location_scope
+from mango_example import plugin as example_plugin
 
 
 def history_of(db, customer, action=None):

@@ -32,6 +32,15 @@ def test_the_suite_loads_the_core_the_repository_plugins_and_the_example_plugin(
     assert mango.plugins.plugins["billing"].distribution == "mango-billing"
 
 
+def test_a_plugin_registers_the_modules_of_its_parts(mango):
+    billing = mango.plugins.plugins["billing"]
+    assert [m.__name__ for m in billing.modules] == ["mango_billing.plugin", *billing.meta.parts]
+    for module in billing.modules:
+        # every part's hooks belong to the plugin (menus, jobs and events are tied to "billing")
+        registered = [name for name, plugin in mango.plugins.pm.list_name_plugin() if plugin is module]
+        assert len(registered) == 1 and registered[0].startswith("billing"), registered
+
+
 def test_tables_carry_the_plugin_prefix(mango):
     owned = {}
     for plugin, models in mango.plugins.contributions("mango_models"):

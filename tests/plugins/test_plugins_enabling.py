@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from mango_example import plugin as example_plugin
-from mango_example.models import ExampleNote
 from sqlalchemy import select, update
 
 from mango_core.scheduler.runner import run_everywhere
 from mango_core.tenancy import location_scope, operator_scope
 from mango_core.tenancy.models import Licence
 from mango_core.testing.fixtures import login, post
+from mango_example import plugin as example_plugin
+from mango_example.models import ExampleNote
 
 MENU = 'data-menu="example.notes"'
 SLOT = 'id="example-dashboard"'

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from mango_example.models import ExampleNote
 from sqlalchemy import select
 
 from mango_core.cli import main
 from mango_core.scheduler.jobs import Job
 from mango_core.scheduler.models import JobRun
 from mango_core.tenancy import location_scope, operator_scope
+from mango_example.models import ExampleNote
 
 
 def invoke(app, *args: str):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from mango_example.models import ExampleNote
 from sqlalchemy import func, select
 
 from mango_core.db import utcnow
@@ -14,6 +13,7 @@ from mango_core.scheduler.jobs import Job, JobContext
 from mango_core.scheduler.models import JobRun
 from mango_core.scheduler.service import describe_trigger, effective_trigger
 from mango_core.tenancy import location_scope, operator_scope
+from mango_example.models import ExampleNote
 
 
 def all_runs(db) -> list[JobRun]:

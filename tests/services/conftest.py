@@ -6,12 +6,12 @@ from datetime import date
 from types import SimpleNamespace
 
 import pytest
-from mango_example import plugin as example_plugin
 
 from mango_core.catalog import service as catalog
 from mango_core.customers import service as customers
 from mango_core.params import ParamDef
 from mango_core.tenancy import location_scope
+from mango_example import plugin as example_plugin
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from mango_example import plugin as example_plugin
 from sqlalchemy import select
 
 from mango_core.customers.models import Customer
@@ -15,6 +14,7 @@ from mango_core.services import lifecycle
 from mango_core.services import service as svc
 from mango_core.services.errors import InvalidState, ServiceError
 from mango_core.services.models import ACTIVE, APPLIED, BLOCKED, PENDING, SCHEDULED, TERMINATED, ServiceChange
+from mango_example import plugin as example_plugin
 
 TODAY = date.today()
 LATER = TODAY + timedelta(days=10)

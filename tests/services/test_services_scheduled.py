@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from mango_example import plugin as example_plugin
 from sqlalchemy import func, select
 
 from mango_core.catalog import service as catalog
@@ -16,6 +15,7 @@ from mango_core.scheduler.runner import run_job
 from mango_core.services import lifecycle
 from mango_core.services import service as svc
 from mango_core.services.models import ACTIVE, APPLIED, FAILED, TERMINATED, Service, ServiceChange
+from mango_example import plugin as example_plugin
 
 TODAY = date.today()
 D1, D2, D3 = (TODAY + timedelta(days=n) for n in (5, 6, 7))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import click
 from flask_babel import lazy_gettext as _l
 
 from mango_core.permissions import Permission
@@ -15,6 +16,13 @@ HERE = Path(__file__).resolve().parent
 PLUGIN = PluginMeta(
     title="Billing",
     description="Recurring billing, Czech tax invoices, the ledger, bank import, SIPO, uniCredit and dunning.",
+    # each area registers its own hooks (jobs, commands, screens) beside its code
+    parts=(
+        "mango_billing.hooks_engine",    # plans, billing runs, invoices, credit notes
+        "mango_billing.hooks_payments",  # payments, bank import, pairing, SIPO
+        "mango_billing.hooks_screens",   # plans UI, customer card tabs, reports
+        "mango_billing.hooks_dunning",   # dunning and uniCredit (prepaid credit)
+    ),
 )
 
 
@@ -52,3 +60,10 @@ def mango_permissions() -> list[Permission]:
         Permission("billing.dunning.manage", _l("Run dunning")),
         Permission("billing.reports.view", _l("View billing reports")),
     ]
+
+
+@hookimpl
+def mango_cli(cli: click.Group) -> None:
+    from mango_billing.cli import billing
+
+    cli.add_command(billing)

@@ -29,6 +29,7 @@ AUTH_EVENTS: list[dict[str, Any]] = []
 MODULE_CHANGES: list[dict[str, Any]] = []
 CUSTOMER_EVENTS: list[dict[str, Any]] = []
 SERVICE_EVENTS: list[dict[str, Any]] = []
+MONEY_EVENTS: list[dict[str, Any]] = []
 
 
 @hookimpl
@@ -192,3 +193,13 @@ def mango_document_kinds():  # noqa: ANN201
     # a plain string label, like the service class kind above
     return [DocumentKind("example", "Example confirmation", context,
                          "<h1>Example</h1><p>{{ customer.name }} ({{ customer.number }})</p>")]
+
+
+@hookimpl
+def mango_invoices_issued(session, location_id: int, invoice_ids: list[int]) -> None:  # noqa: ANN001
+    MONEY_EVENTS.append({"event": "invoices_issued", "location_id": location_id, "ids": list(invoice_ids)})
+
+
+@hookimpl
+def mango_payments_matched(session, location_id: int, payment_ids: list[int]) -> None:  # noqa: ANN001
+    MONEY_EVENTS.append({"event": "payments_matched", "location_id": location_id, "ids": list(payment_ids)})

@@ -1,0 +1,1 @@
+"""Hooks of the billing plugin's payments area (listed in `PLUGIN.parts`)."""

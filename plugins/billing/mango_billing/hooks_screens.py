@@ -1,0 +1,1 @@
+"""Hooks of the billing plugin's screens area (listed in `PLUGIN.parts`)."""
