@@ -8,6 +8,19 @@ Versions: a class's definitions are never edited in place. :func:`save_definitio
 :class:`ServiceClassVersion` when something changed, so every service keeps the version its
 values were validated against, and reports which services (of the locations in the scope) and
 which products hold values that the new version would refuse.
+
+History: every create, change and deactivation of a class (a new parameter version included,
+one entry per added, changed or removed parameter definition) and of a product (name, code,
+prices, VAT rate, billing plan, defaults, validity, availability) is written to the history
+(``core_history``) with its author, before → after. The catalogue is partner-owned and the
+history table tenant-owned; the entries are written in the location where the user works, with
+entity ``service_class`` / ``product`` and no customer, and the class and product pages read
+them from every location of the partner (:func:`history_location_ids`). Why not a partner-level
+table of its own: one append-only history (one recorder, one guard, one export, one filter UI)
+is what operators search and auditors trust; the location tells where the change was made,
+which a partner-level row would lose; rows stay inside the partner (sharding by partner keeps
+them with the catalogue); and a partner-owned table would have to be writable by every location
+of the partner, which an append-only record must not be.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mango_core import history
 from mango_core.catalog.kinds import KIND_RE
 from mango_core.catalog.models import Product, ProductLocation, ServiceClass, ServiceClassVersion
 from mango_core.params import DefinitionSet, ParamDef, invalid_values, validate_values
@@ -114,6 +128,41 @@ def partner_locations(session: Session) -> list[Location]:
                                                        Location.is_active.is_(True)).order_by(Location.code)))
 
 
+# --- history --------------------------------------------------------------------------------------
+
+CLASS_ENTITY, PRODUCT_ENTITY = "service_class", "product"
+
+
+def _record(session: Session, entity: str, entity_id: int, action: str, changes: dict[str, tuple[Any, Any]],
+            actor: int | None) -> None:
+    history.record(session, entity=entity, entity_id=entity_id, customer_id=None, action=action,
+                   changes=changes, user_id=actor)
+
+
+def history_location_ids(session: Session) -> list[int]:
+    """Every location of the write location's partner, active or not: where its catalogue history is."""
+    partner_id = write_partner_id(session)
+    return list(session.scalars(select(Location.id).where(Location.partner_id == partner_id)))
+
+
+def _definition_changes(old: DefinitionSet | None, new: DefinitionSet) -> dict[str, tuple[Any, Any]]:
+    """One pair per added, changed or removed parameter (``params.<key>``: its definition) and the version."""
+    before = {p.key: p.to_dict() for p in old} if old is not None else {}
+    after = {p.key: p.to_dict() for p in new}
+    changes: dict[str, tuple[Any, Any]] = {"version": (old.version if old is not None else None, new.version)}
+    for key in [*before, *(k for k in after if k not in before)]:
+        if before.get(key) != after.get(key):
+            changes[f"params.{key}"] = (before.get(key), after.get(key))
+    return changes
+
+
+def _location_codes(session: Session, ids: Iterable[int]) -> list[str]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    return list(session.scalars(select(Location.code).where(Location.id.in_(wanted)).order_by(Location.code)))
+
+
 # --- service classes ---------------------------------------------------------------------------------
 
 
@@ -158,11 +207,17 @@ def create_class(session: Session, *, name: str, kind: str = "other", descriptio
                                             created_by_id=actor))
     session.add(cls)
     session.flush()
+    created = {"name": (None, cls.name), "kind": (None, cls.kind), "description": (None, cls.description),
+               "is_active": (None, True)}
+    _record(session, CLASS_ENTITY, cls.id, "created", created | _definition_changes(None, definitions), actor)
     return cls
 
 
 def update_class(session: Session, cls: ServiceClass, *, name: str, kind: str, description: str | None = None,
-                 is_active: bool = True, known_kinds: Iterable[str] | None = None) -> dict[str, tuple[Any, Any]]:
+                 is_active: bool = True, known_kinds: Iterable[str] | None = None,
+                 actor: int | None = None) -> dict[str, tuple[Any, Any]]:
+    """Rename, re-describe, (de)activate a class; history action ``deactivated``/``reactivated`` when
+    the class stops or starts being offered, else ``updated``."""
     values = {"name": text(name, "name", 100, required=True),
               "kind": cls.kind if kind == cls.kind else _kind(kind, known_kinds),
               "description": text(description, "description", 2000), "is_active": bool(is_active)}
@@ -172,6 +227,11 @@ def update_class(session: Session, cls: ServiceClass, *, name: str, kind: str, d
     for key, (_old, new) in changes.items():
         setattr(cls, key, new)
     session.flush()
+    if changes:
+        action = "updated"
+        if "is_active" in changes:
+            action = "reactivated" if values["is_active"] else "deactivated"
+        _record(session, CLASS_ENTITY, cls.id, action, changes, actor)
     return changes
 
 
@@ -216,6 +276,7 @@ def save_definitions(session: Session, cls: ServiceClass, params: Iterable[Param
                                             created_by_id=actor))
     cls.version = new.version
     session.flush()
+    _record(session, CLASS_ENTITY, cls.id, "version_created", _definition_changes(current, new), actor)
     report = VersionReport(new, changed=True)
     for product in session.scalars(select(Product).where(Product.class_id == cls.id)):
         problems = invalid_values(product.defaults or {}, new)
@@ -337,8 +398,23 @@ def _defaults(session: Session, cls: ServiceClass, raw: dict[str, Any] | None) -
     return {k: v for k, v in values.items() if v is not None}, defs.version
 
 
+def _product_snapshot(session: Session, product: Product) -> dict[str, Any]:
+    """What the history shows of a product: its fields, each default value, where it is sold (codes)."""
+    snapshot: dict[str, Any] = {f: getattr(product, f) for f in PRODUCT_FIELDS}
+    snapshot["class"] = product.service_class.name if product.service_class else None
+    snapshot |= {f"defaults.{k}": v for k, v in (product.defaults or {}).items()}
+    snapshot["defaults_version"] = product.defaults_version
+    snapshot["locations"] = _location_codes(session, product.location_ids)
+    return snapshot
+
+
+def _snapshot_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    keys = [*before, *(k for k in after if k not in before)]
+    return {k: (before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)}
+
+
 def create_product(session: Session, *, class_id: int, defaults: dict[str, Any] | None = None,
-                   location_ids: Iterable[Any] | None = None, **data: Any) -> Product:
+                   location_ids: Iterable[Any] | None = None, actor: int | None = None, **data: Any) -> Product:
     """A product of class ``class_id``; ``defaults`` are validated (partially: required values may be
     left to each service); ``location_ids`` are where it is sold (locations of the partner)."""
     cls = get_class(session, class_id)
@@ -349,16 +425,22 @@ def create_product(session: Session, *, class_id: int, defaults: dict[str, Any] 
     product.availability = [ProductLocation(location_id=i) for i in sorted(locations)]
     session.add(product)
     session.flush()
+    _record(session, PRODUCT_ENTITY, product.id, "created", _snapshot_changes({}, _product_snapshot(session, product)),
+            actor)
     return product
 
 
 def update_product(session: Session, product: Product, *, defaults: dict[str, Any] | None = None,
-                   location_ids: Iterable[Any] | None = None, **data: Any) -> dict[str, tuple[Any, Any]]:
+                   location_ids: Iterable[Any] | None = None, actor: int | None = None,
+                   **data: Any) -> dict[str, tuple[Any, Any]]:
     """Change a product; services keep their own copies of values and their price overrides.
 
     A product's price change reaches the services that use the product's price (no override) —
     that is what a price list is; a change for one customer is a service's price change.
+    History action: ``withdrawn`` when the product stops being sold (its validity ends before
+    today, or it is taken out of every location), ``updated`` otherwise.
     """
+    snapshot = _product_snapshot(session, product)
     current = {f: getattr(product, f) for f in PRODUCT_FIELDS}
     values = _product_values(session, {**current, **data}, product.id)
     changes = {k: (current[k], v) for k, v in values.items() if current[k] != v}
@@ -378,8 +460,21 @@ def update_product(session: Session, product: Product, *, defaults: dict[str, An
         if key in changes:
             setattr(product, key, values[key])
     session.flush()
+    recorded = _snapshot_changes(snapshot, _product_snapshot(session, product))
+    if recorded:
+        _record(session, PRODUCT_ENTITY, product.id, "withdrawn" if _withdrawn(snapshot, product) else "updated",
+                recorded, actor)
     return changes
 
 
-def set_availability(session: Session, product: Product, location_ids: Iterable[Any]) -> None:
-    update_product(session, product, location_ids=location_ids)
+def _withdrawn(before: dict[str, Any], product: Product) -> bool:
+    """Was the product on sale before this change and is it no longer (ended, or sold nowhere)?"""
+    today = date.today()
+    was_ended = before["valid_until"] is not None and before["valid_until"] < today
+    now_ended = product.valid_until is not None and product.valid_until < today
+    return (now_ended and not was_ended) or (bool(before["locations"]) and not product.location_ids)
+
+
+def set_availability(session: Session, product: Product, location_ids: Iterable[Any], *,
+                     actor: int | None = None) -> None:
+    update_product(session, product, location_ids=location_ids, actor=actor)

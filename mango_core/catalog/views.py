@@ -14,11 +14,13 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from mango_core.auth.access import permission_required
 from mango_core.catalog import forms, service
 from mango_core.catalog.kinds import class_kinds
-from mango_core.catalog.models import ServiceClass
+from mango_core.catalog.models import Product, ServiceClass
+from mango_core.history import views as history_views
 from mango_core.params import DefinitionError, ParamDef, ParamValidationError, param_types
 from mango_core.params.forms import attach_errors, build_form, form_values
 from mango_core.tenancy.validators import N_, InvalidValue
@@ -107,7 +109,47 @@ def _class_page(cls: ServiceClass, *, class_form: forms.ClassForm | None = None,
         products=service.list_products(session, class_id=cls.id), service_count=len(services_of_class(session, cls.id)),
         class_form=class_form, param_form=param_form, confirm=forms.ConfirmForm(), report=report,
         types=dict(_type_choices()), can_manage=has_permission(MANAGE),
+        history_html=_history(service.CLASS_ENTITY, cls.id, url_for(".class_history_csv", class_id=cls.id)),
     ), status
+
+
+# --- history of classes and products -----------------------------------------------------------------
+
+
+def _history(entity: str, entity_id: int, export_url: str) -> Markup:
+    """The page's "History" section: changes made from any location of the partner."""
+    return Markup(history_views.render_object_history(entity, entity_id, service.history_location_ids(db()),
+                                                      _with_filters(export_url)))
+
+
+def _with_filters(url: str) -> str:
+    from urllib.parse import urlencode
+
+    args = {k: request.args[k] for k in ("action", "since", "until") if request.args.get(k)}
+    return f"{url}?{urlencode(args)}" if args else url
+
+
+@bp.get("/classes/<int:class_id>/history.csv")
+@permission_required(VIEW)
+def class_history_csv(class_id: int):  # noqa: ANN201
+    cls = _class_or_404(class_id)
+    return history_views.export_object_history(service.CLASS_ENTITY, cls.id, service.history_location_ids(db()),
+                                               f"historie-trida-{cls.id}.csv")
+
+
+@bp.get("/products/<int:product_id>/history.csv")
+@permission_required(VIEW)
+def product_history_csv(product_id: int):  # noqa: ANN201
+    product = _product_or_404(product_id)
+    return history_views.export_object_history(service.PRODUCT_ENTITY, product.id,
+                                               service.history_location_ids(db()), f"historie-produkt-{product.code}.csv")
+
+
+def _product_or_404(product_id: int) -> Product:
+    try:
+        return service.get_product(db(), product_id)
+    except service.NotFound:
+        abort(404)
 
 
 def _fill_param_form(form: forms.ParamDefForm, pdef: ParamDef) -> None:
@@ -136,7 +178,7 @@ def class_save(class_id: int):  # noqa: ANN201
     try:
         changes = service.update_class(db(), cls, name=form.name.data, kind=form.kind.data,
                                        description=form.description.data, is_active=form.is_active.data,
-                                       known_kinds=[k for k, _label in _kind_choices(cls)])
+                                       known_kinds=[k for k, _label in _kind_choices(cls)], actor=actor())
     except InvalidValue as exc:
         db().rollback()
         form_error(form, exc)
@@ -269,11 +311,11 @@ def _save_product(cls: ServiceClass, product: Any):  # noqa: ANN202
         try:
             if product is None:
                 product = service.create_product(session, class_id=cls.id, defaults=form_values(params, defs),
-                                                 location_ids=form.locations.data or [], **data)
+                                                 location_ids=form.locations.data or [], actor=actor(), **data)
                 message = _("Product %(code)s created.", code=product.code)
             else:
                 service.update_product(session, product, defaults=form_values(params, defs),
-                                       location_ids=form.locations.data or [], **data)
+                                       location_ids=form.locations.data or [], actor=actor(), **data)
                 message = _("Saved.")
         except ParamValidationError as exc:
             session.rollback()
@@ -287,8 +329,12 @@ def _save_product(cls: ServiceClass, product: Any):  # noqa: ANN202
             flash(message, "success")
             return redirect(url_for(".products"))
     failed = bool(form.errors or params.errors)
+    history_html = None
+    if product is not None and product.id is not None:
+        history_html = _history(service.PRODUCT_ENTITY, product.id,
+                                url_for(".product_history_csv", product_id=product.id))
     return render_template("catalog/product_form.html", form=form, params=params, defs=defs, cls=cls,
-                           product=product), 400 if failed else 200
+                           product=product, history_html=history_html), 400 if failed else 200
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
@@ -303,10 +349,7 @@ def product_new():  # noqa: ANN201
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
 @permission_required(VIEW)
 def product_edit(product_id: int):  # noqa: ANN201
-    try:
-        product = service.get_product(db(), product_id)
-    except service.NotFound:
-        abort(404)
+    product = _product_or_404(product_id)
     if request.method == "POST" and not has_permission(MANAGE):
         abort(403)
     return _save_product(product.service_class, product)

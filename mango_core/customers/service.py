@@ -300,11 +300,29 @@ def set_parent(session: Session, customer: Customer, parent_id: int | None, *, b
     return changes
 
 
+# History fields that hold personal data, per entity: erased from the history on anonymisation.
+# State, tariff, price, dates, tags, parent and the variable symbol are not personal once the
+# person is gone, and stay (the history must still tell what happened to the contract).
+PERSONAL_HISTORY_FIELDS: dict[str, set[str]] = {
+    "customer": {"first_name", "last_name", "company_name", "display_name", "ico", "dic", "birth_number",
+                 "birth_date", "note"},
+    "contact": {"name", "emails", "phones", "note"},
+    "address": {"street", "city", "postal_code", "latitude", "longitude", "note"},
+    "note": {"text"},
+    "service": {"service_place", "note"},
+}
+PERSONAL_HISTORY_PREFIXES: dict[str, tuple[str, ...]] = {"customer": ("custom.",)}
+
+
 def anonymise(session: Session, customer: Customer, *, actor: int | None = None, reason: str | None = None) -> None:
     """GDPR erasure: personal data go, the number, variable symbol, state and history stay.
 
     Only a former customer (or a lead that never became one) may be anonymised: an active
-    customer still needs the data to be served and billed.
+    customer still needs the data to be served and billed. The history keeps every entry, but
+    the personal before/after values of this customer's entries (names, birth data, e-mails,
+    phones, addresses, notes, custom fields: :data:`PERSONAL_HISTORY_FIELDS`) are replaced by a
+    marker in the same transaction; the append-only triggers allow that one UPDATE only for a
+    customer anonymised at the very time stamped on the rows.
     """
     _not_anonymised(customer)
     if customer.state == ACTIVE:
@@ -319,8 +337,10 @@ def anonymise(session: Session, customer: Customer, *, actor: int | None = None,
     customer.addresses.clear()
     session.execute(delete(CustomerNote).where(CustomerNote.customer_id == customer.id))
     customer.anonymised_at = utcnow()
-    session.flush()
+    session.flush()  # the history trigger checks anonymised_at in this transaction
     search.reindex(session, customer)
+    history.redact(session, customer_id=customer.id, at=customer.anonymised_at, fields=PERSONAL_HISTORY_FIELDS,
+                   prefixes=PERSONAL_HISTORY_PREFIXES)
     # The history keeps no personal values of this step: only that it happened, by whom and why.
     _record(session, customer, "anonymised", None, actor=actor, reason=reason)
     _changed(customer, {"anonymised_at": (None, customer.anonymised_at)})

@@ -4,6 +4,10 @@ The search box finds a device by its name (any part, without diacritics), serial
 part), MAC address (whole, or a part in any notation: ``4d:5e``, ``4D-5E``) and management IP
 (whole, or the beginning: ``10.0.1.``). Pages are cut by keyset on ``(sort_name, id)``, never by
 OFFSET, so the 500th page costs what the first does.
+
+:func:`lookup` is the picker's search (linking a device to a service, …): the same box, plus the
+beginning of any parameter value (an IP address, a VLAN, a port entered as a device parameter),
+a bare number also finds the device of that id, and at most a handful of rows come back.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mango_core.devices import types as dtypes
 from mango_core.devices.models import STATES, Device
 
 PAGE_SIZE = 50
+LOOKUP_LIMIT = 20
 MAX_QUERY = 200
 _HEX_PART = re.compile(r"[0-9a-f]{2}(?:[:\-.]?[0-9a-f]{2})*")
 _IP_PREFIX = re.compile(r"[0-9]{1,3}(?:\.[0-9]{0,3}){1,3}|[0-9a-f:]*:[0-9a-f:]*")
@@ -134,3 +139,33 @@ def list_devices(session: Session, filters: Filters, *, after: str | None = None
     more = len(rows) > page_size
     rows = rows[:page_size]
     return Page(rows, encode_cursor(rows[-1]) if more and rows else None)
+
+
+def _param_condition(text: str) -> Any:
+    """A parameter value that begins with ``text`` (the stored JSON text: ``"key": "value"``).
+
+    The values are matched in the JSON text that both databases keep as written (``json.dumps``
+    with its ``": "`` separator), so a string value is found by ``: "text`` and a number by
+    ``: text``. Only ASCII text is looked for (JSON may escape the rest).
+    """
+    if len(text) < 2 or not text.isascii() or '"' in text or "\\" in text:
+        return None
+    blob = func.lower(cast(Device.params, String))
+    escaped = _like(text.lower())
+    return or_(blob.like(f'%: "{escaped}%', escape="\\"), blob.like(f"%: {escaped}%", escape="\\"))
+
+
+def lookup(session: Session, query: str, *, limit: int = LOOKUP_LIMIT) -> tuple[list[Device], bool]:
+    """Devices of the current location for a picker, by name; and whether there are more than ``limit``."""
+    text = (query or "").strip()[:MAX_QUERY]
+    condition = search_condition(text)
+    if condition is None:
+        return [], False
+    extra = [c for c in (_param_condition(text),) if c is not None]
+    if text.isdigit() and len(text) < 12:
+        extra.append(Device.id == int(text))
+    stmt = (select(Device).where(or_(condition, *extra))
+            .options(selectinload(Device.site), selectinload(Device.device_type))
+            .order_by(Device.sort_name, Device.id).limit(limit + 1))
+    rows = list(session.scalars(stmt))
+    return rows[:limit], len(rows) > limit

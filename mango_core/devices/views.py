@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -95,6 +95,26 @@ def index():  # noqa: ANN201
     return render_template("devices/list.html", page=page, filters=filters, args=args,
                            sites=service.list_sites(session), type_labels=type_labels,
                            states=forms.state_labels(), can_manage=has_permission(MANAGE))
+
+
+def device_summary(device: Device) -> dict[str, Any]:
+    """What a picker shows of a device (the JSON of :func:`lookup`, the service page's matches)."""
+    return {"id": device.id, "name": device.name, "serial_number": device.serial_number, "mac": device.mac,
+            "management_ip": device.management_ip, "site": device.site.name if device.site else None,
+            "state": device.state}
+
+
+@bp.get("/lookup")
+@permission_required(VIEW)
+def lookup():  # noqa: ANN201
+    """``?q=``: devices of the current location for pickers (name, serial, MAC, IP, parameter value, id).
+
+    Answers ``{"query": …, "items": [{id, name, serial_number, mac, management_ip, site, state}],
+    "more": bool}``; at most :data:`search.LOOKUP_LIMIT` items, by name.
+    """
+    query = request.args.get("q", "").strip()[:search.MAX_QUERY]
+    rows, more = search.lookup(db(), query)
+    return jsonify({"query": query, "items": [device_summary(d) for d in rows], "more": more})
 
 
 def type_label(device: Device, labels: dict[str, str]) -> str:

@@ -1,5 +1,5 @@
 """The append-only history of key changes of customers and services (who, when, what, why)."""
 
-from mango_core.history.recorder import record
+from mango_core.history.recorder import record, redact
 
-__all__ = ["record"]
+__all__ = ["record", "redact"]

@@ -2,6 +2,11 @@
 
 Service functions call it for every key change, so the history is as complete as the services
 are; nothing else writes ``core_history`` (and the database refuses to change what is written).
+
+The one exception is :func:`redact`, called only by the customer's anonymisation (GDPR erasure)
+in its own transaction: it replaces the personal before/after values of that customer's rows by
+:data:`~mango_core.history.models.REDACTED`. The database lets exactly that UPDATE through and
+nothing else (migration ``core_0007``).
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import and_, case, or_, update
 from sqlalchemy.orm import Session
 
 from mango_core.db import utcnow
-from mango_core.history.models import HistoryEntry
+from mango_core.history.models import REDACTED, HistoryEntry
 
 Changes = dict[str, tuple[Any, Any]]
 
@@ -72,3 +78,29 @@ def record(
     session.add_all(entries)
     session.flush()
     return entries
+
+
+def redact(session: Session, *, customer_id: int, at: datetime, fields: dict[str, set[str]],
+           prefixes: dict[str, tuple[str, ...]] | None = None) -> int:
+    """Erase personal values from the customer's history; returns how many rows were redacted.
+
+    ``fields`` names, per entity, the fields whose before/after are personal (``{"contact":
+    {"name", "emails"}}``); ``prefixes`` adds fields by their beginning (``{"customer":
+    ("custom.",)}``). Non-empty values of those rows become :data:`REDACTED` and ``redacted_at``
+    becomes ``at``, which must be the customer's ``anonymised_at`` already flushed in this
+    transaction (the database checks it). Other rows (state, tariff, price…) stay as they are.
+    """
+    conditions = [and_(HistoryEntry.entity == entity, HistoryEntry.field.in_(sorted(names)))
+                  for entity, names in fields.items() if names]
+    for entity, starts in (prefixes or {}).items():
+        conditions += [and_(HistoryEntry.entity == entity, HistoryEntry.field.startswith(start, autoescape=True))
+                       for start in starts]
+    if not conditions:
+        return 0
+    stmt = (update(HistoryEntry)
+            .where(HistoryEntry.customer_id == customer_id, HistoryEntry.redacted_at.is_(None), or_(*conditions))
+            .values(before=case((HistoryEntry.before.is_(None), None), else_=REDACTED),
+                    after=case((HistoryEntry.after.is_(None), None), else_=REDACTED),
+                    redacted_at=at)
+            .execution_options(synchronize_session="fetch"))
+    return session.execute(stmt).rowcount or 0

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from mango_core.services.models import BLOCK_KINDS
 from mango_core.web.forms import options
@@ -90,7 +91,10 @@ class PaymentPeriodForm(ChangeForm):
 
 
 class DeviceForm(FlaskForm):
-    device_id = IntegerField(_l("Device number (ID)"), validators=[DataRequired()])
+    """The device chosen in the picker (a hidden id; the picker's search finds it)."""
+
+    device_id = IntegerField(_l("Device"), widget=HiddenInput(),
+                             validators=[DataRequired(message=_l("Choose a device from the search results."))])
 
 
 class ConfirmForm(FlaskForm):

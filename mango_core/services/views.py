@@ -22,6 +22,7 @@ from sqlalchemy import select
 from mango_core.auth.access import permission_required
 from mango_core.catalog import service as catalog
 from mango_core.customers.models import SERVICE_PLACE, Customer
+from mango_core.devices import search as device_search
 from mango_core.params import ParamValidationError
 from mango_core.params.forms import attach_errors, build_form, form_values
 from mango_core.services import forms, lifecycle
@@ -35,6 +36,7 @@ from mango_core.web.request import db
 bp = Blueprint("core_services", __name__, url_prefix="/services")
 
 VIEW, MANAGE = "core.services.view", "core.services.manage"
+DEVICES_VIEW = "core.devices.view"
 LIST_LIMIT = 200
 
 
@@ -176,7 +178,18 @@ def detail(service_id: int):  # noqa: ANN201
         plan_form=forms.BillingPlanForm(prefix="plan", billing_plan="" if service.billing_plan is None else service.billing_plan),
         period_form=forms.PaymentPeriodForm(prefix="period", payment_period=str(service.payment_period or "")),
         device_form=forms.DeviceForm(), confirm=forms.ConfirmForm(), today=date.today(),
+        can_pick_devices=has_permission(DEVICES_VIEW), **_device_picker(service),
     )
+
+
+def _device_picker(service: Service) -> dict[str, Any]:
+    """The picker's query (``device_q``) and its matches of the current location; linked ones are marked."""
+    query = request.args.get("device_q", "").strip()[:device_search.MAX_QUERY]
+    matches, more = ([], False)
+    if query and has_permission(DEVICES_VIEW) and has_permission(MANAGE):
+        matches, more = device_search.lookup(db(), query)
+    return {"device_q": query, "device_matches": matches, "device_more": more,
+            "linked_ids": {link.device_id for link in service.device_links}}
 
 
 def _act(service: Service, form: FlaskForm, call: Callable[[], Any]):  # noqa: ANN202
@@ -343,6 +356,17 @@ def link_device(service_id: int):  # noqa: ANN201
     service = _service_or_404(service_id)
     form = forms.DeviceForm()
     return _act(service, form, lambda: svc.link_device(db(), service, form.device_id.data, actor=actor()))
+
+
+@bp.get("/<int:service_id>/devices/matches")
+@permission_required(MANAGE)
+def device_matches(service_id: int):  # noqa: ANN201
+    """The picker's results alone (htmx swaps them in while the user types)."""
+    service = _service_or_404(service_id)
+    if not has_permission(DEVICES_VIEW):
+        abort(403)
+    return render_template("services/_device_matches.html", service=service, device_form=forms.DeviceForm(),
+                           **_device_picker(service))
 
 
 @bp.post("/<int:service_id>/devices/<int:device_id>/remove")
