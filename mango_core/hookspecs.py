@@ -254,3 +254,16 @@ def mango_payments_matched(session: Session, location_id: int, payment_ids: list
     Emitted by billing for bank imports, manual pairing, cash desk and card payments alike;
     dunning unblocks paid-up customers from it, prepaid credit tops up from it.
     """
+
+
+@hookspec
+def mango_usage_counters(session: Session, location_id: int, period_start: date,
+                         period_end: date) -> list[dict[str, Any]] | None:
+    """Usage of services in [period_start, period_end) that billing should rate (data volume, …).
+
+    Each item is a dict: ``service_id``, ``key`` (unique per plugin: the same key reported
+    again is stored once), ``quantity`` (a Decimal ≥ 0), ``unit`` (e.g. ``"GB"``), ``description``
+    and ``started_at`` (an aware datetime inside the period). Billing prices them with the
+    product's unit prices and free units; called before a billing run, for plugins enabled in
+    the location.
+    """

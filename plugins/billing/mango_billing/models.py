@@ -423,6 +423,46 @@ class InvoiceDispute(TenantMixin, Base):
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"))
 
 
+class PriceListRecord(PartnerMixin, Base):
+    """A price list of calls (prefix → price per minute, bands, rounding), stored as its plain form.
+
+    ``data`` is :meth:`mango_billing.usage.pricelist.PriceList.to_dict`; it is validated by
+    loading it back before it is saved.
+    """
+
+    __tablename__ = "billing_price_list"
+    __table_args__ = (UniqueConstraint("partner_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProductUsage(PartnerMixin, Base):
+    """How a product's usage is rated: its call price list and free minutes, and unit prices of counters.
+
+    ``unit_prices`` maps a counter unit ("GB") to a price per unit without VAT; ``free_units`` the
+    quantity of that unit included in the tariff each period (a fair-use allowance).
+    """
+
+    __tablename__ = "billing_product_usage"
+    __table_args__ = (UniqueConstraint("partner_id", "product_id"),
+                      CheckConstraint("free_minutes >= 0", name="free_minutes"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("core_product.id", ondelete="CASCADE"))
+    price_list_id: Mapped[int | None] = mapped_column(ForeignKey("billing_price_list.id", ondelete="RESTRICT"))
+    free_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # destination groups the free minutes apply to; None = every group
+    free_groups: Mapped[list[str] | None] = mapped_column(JSON)
+    unit_prices: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    free_units: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
 MODELS: list[type] = [BillingPlan, BillingProfile, InvoiceSeries, BillingRun, Invoice, InvoiceLine, LedgerEntry,
-                      StatementFile, Payment, Charge, UsageRecord, DunningStep, DunningAction, InvoiceDispute]
+                      StatementFile, Payment, Charge, UsageRecord, DunningStep, DunningAction, InvoiceDispute,
+                      PriceListRecord, ProductUsage]
 APPEND_ONLY = ("billing_invoice", "billing_invoice_line", "billing_ledger")

@@ -22,6 +22,7 @@ PLUGIN = PluginMeta(
         "mango_billing.hooks_payments",  # payments, bank import, pairing, SIPO
         "mango_billing.hooks_screens",   # plans UI, customer card tabs, reports
         "mango_billing.hooks_dunning",   # dunning and uniCredit (prepaid credit)
+        "mango_billing.hooks_usage",     # CDR import and usage rating
     ),
 )
 

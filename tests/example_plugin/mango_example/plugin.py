@@ -203,3 +203,12 @@ def mango_invoices_issued(session, location_id: int, invoice_ids: list[int]) -> 
 @hookimpl
 def mango_payments_matched(session, location_id: int, payment_ids: list[int]) -> None:  # noqa: ANN001
     MONEY_EVENTS.append({"event": "payments_matched", "location_id": location_id, "ids": list(payment_ids)})
+
+
+# What mango_usage_counters reports: tests put {"service_id": …, "key": …, …} here.
+USAGE_COUNTERS: list[dict[str, Any]] = []
+
+
+@hookimpl
+def mango_usage_counters(session, location_id: int, period_start, period_end):  # noqa: ANN001, ANN201
+    return [c for c in USAGE_COUNTERS if period_start <= c["started_at"].date() < period_end]
