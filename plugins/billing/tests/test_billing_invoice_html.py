@@ -8,9 +8,10 @@ import re
 from decimal import Decimal
 
 import pytest
+from markupsafe import escape
+
 from mango_billing.outputs.document import DocumentError, InvoiceDocument, sample_document
 from mango_billing.outputs.html import invoice_context, render_invoice_html, render_invoice_pdf
-from markupsafe import escape
 
 
 def visible(html: str) -> str:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+
 from mango_billing.outputs.document import (
     DocumentError,
     DocumentLine,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mango_billing.usage.cdr import CallRecord
 from mango_billing.usage.pricelist import (
     OFFPEAK,

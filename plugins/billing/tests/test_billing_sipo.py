@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mango_billing.sipo.codec import (
     CHANGE_LINE_LENGTH,
     ChangeHeader,

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mango_billing.outputs.qr import QrError, qr_code, qr_png, qr_svg
 from mango_billing.outputs.spayd import ALPHANUMERIC, SpaydError, clean_text, spayd
 
