@@ -119,3 +119,33 @@ def set_next(session: Session, name: str, value: int, *, year: int | None = None
     else:
         row.next_value = value
     session.flush()
+
+
+def take_block(session: Session, name: str, count: int, *, year: int | None = None, start: int = 1) -> int:
+    """Take ``count`` consecutive numbers of counter ``name`` at once and return the first.
+
+    One UPDATE for a whole batch (a billing run issues thousands of documents). Like :func:`take`,
+    the numbers belong to the caller's transaction: a rollback gives all of them back.
+    """
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise SequenceError(f"a block of numbers has at least one number, not {count!r}")
+    name, year_key = _key(name, year)
+    location_id = _write_location()
+    stmt = (
+        update(Sequence)
+        .where(Sequence.location_id == location_id, Sequence.name == name, Sequence.year == year_key)
+        .values(next_value=Sequence.next_value + count)
+        .returning(Sequence.next_value)
+        .execution_options(synchronize_session=False)
+    )
+    for _attempt in range(3):
+        value = session.execute(stmt).scalar_one_or_none()
+        if value is not None:
+            return value - count
+        try:
+            with session.begin_nested():
+                session.add(Sequence(location_id=location_id, name=name, year=year_key, next_value=start + count))
+        except IntegrityError:
+            continue  # another transaction created the counter first: take from it
+        return start
+    raise SequenceError(f"could not create counter {name!r}")  # pragma: no cover

@@ -140,3 +140,18 @@ def test_a_waiting_transaction_gets_the_number_a_rolled_back_one_gave_back(mango
     assert taken == [2]
     with Session(mango.db.engine) as s, location_scope(committed_location):
         assert s.scalar(select(Sequence.next_value).where(Sequence.name == "rb")) == 3
+
+
+def test_take_block_hands_out_consecutive_numbers_and_gives_them_back_on_rollback(db, world):
+    with location_scope(world.loc_a.id):
+        assert sequences.take_block(db, "billing.series.TB", 3, year=2025) == 1
+        assert sequences.take_block(db, "billing.series.TB", 2, year=2025) == 4
+        assert sequences.take(db, "billing.series.TB", year=2025) == 6
+        db.commit()
+        assert sequences.take_block(db, "billing.series.TB", 10, year=2025) == 7
+        db.rollback()
+        assert sequences.take_block(db, "billing.series.TB", 1, year=2025) == 7
+        assert sequences.take_block(db, "billing.series.TB", 1, year=2026) == 1
+        for bad in (0, -1, True, "2"):
+            with pytest.raises(SequenceError):
+                sequences.take_block(db, "billing.series.TB", bad, year=2025)

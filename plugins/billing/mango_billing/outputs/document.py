@@ -218,8 +218,14 @@ def _type_problem(name: str, value: Any) -> str | None:
     return f"{name} must be a Decimal, not {type(value).__name__} ({value!r})"
 
 
+# amounts beyond this are not money but garbage (and quantize() refuses them)
+MAX_AMOUNT = Decimal("1e15")
+
+
 def _two_places(name: str, value: Decimal, problems: list[str]) -> None:
-    if value != value.quantize(CENT):
+    if abs(value) >= MAX_AMOUNT:
+        problems.append(f"{name} {value} is out of range (at most {MAX_AMOUNT:,.0f})")
+    elif value != value.quantize(CENT):
         problems.append(f"{name} {value} has more than 2 decimal places (amounts are rounded to 0.01)")
 
 

@@ -1,0 +1,121 @@
+"""Billing benchmark (issue 4): a billing run, invoice PDF rendering (and, from the lead, bank import).
+
+    .venv/bin/python bench/billing.py [--customers 100000] [--backends sqlite,postgresql] [--pdfs 30]
+
+Builds each backend from scratch (migrations, the test world, bulk-loaded customers with 1.5
+services each in location PRG — the CRM benchmark's loader), then times ``run_billing`` for one
+month (PDFs excluded) and the rendering of invoice PDFs. Prints one JSON object per backend:
+backend, customers, services, invoices, invoices_per_s, pdf_per_s (goal on PostgreSQL: ≥ 2,000
+invoices/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from crm import load_services  # noqa: E402  (the CRM benchmark's bulk loader)
+
+from mango_billing.invoices import to_document  # noqa: E402
+from mango_billing.models import Invoice  # noqa: E402
+from mango_billing.outputs.html import render_invoice_pdf  # noqa: E402
+from mango_billing.periods import add_months  # noqa: E402
+from mango_billing.run import run_billing  # noqa: E402
+from mango_core.app import create_app  # noqa: E402
+from mango_core.config import load_settings  # noqa: E402
+from mango_core.customers.bulk import bulk_create  # noqa: E402
+from mango_core.customers.demo import fake_records  # noqa: E402
+from mango_core.db.migrations import upgrade_all  # noqa: E402
+from mango_core.services.models import Service  # noqa: E402
+from mango_core.tenancy.context import location_scope  # noqa: E402
+from mango_core.tenancy.models import BankAccount, Location  # noqa: E402
+from mango_core.testing.fixtures import build_world, reset_database  # noqa: E402
+
+DEFAULT_PG = os.environ.get("MANGO_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/mango_bench")
+
+
+def prepare(url: str, count: int, tmp: Path):  # noqa: ANN201
+    reset_database(url)
+    app = create_app(settings=load_settings({"database_url": url, "plugins": ["billing"]}, instance_path=tmp))
+    mango = app.extensions["mango"]
+    upgrade_all(mango.db.engine, mango.plugins, progress=lambda _l: None)
+    with mango.db.session() as s:
+        world = build_world(s, mango)
+        world.loc_a.dic = "CZ27082440"
+        s.commit()
+        loc_id = world.loc_a.id
+        with location_scope(loc_id):
+            s.add(BankAccount(label="Main", account_number="19-2000145399/0800", iban="CZ6508000000192000145399",
+                              is_default=True))
+            bulk_create(s, fake_records(count, seed=1), progress=lambda n: s.commit() if n % 10000 == 0 else None)
+        s.commit()
+        load_services(s, loc_id, world.loc_a2.id)
+        s.commit()
+    if mango.db.dialect == "postgresql":
+        with mango.db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+    return app, loc_id
+
+
+def measure(app, loc_id: int, pdfs: int) -> dict:  # noqa: ANN001
+    mango = app.extensions["mango"]
+    period = date.today().replace(day=1)
+    with app.app_context(), location_scope(loc_id), mango.db.session() as s:
+        location = s.get(Location, loc_id)
+        services = s.scalar(select(func.count()).select_from(Service))
+        start = time.perf_counter()
+        result = run_billing(s, location, period, batch_size=1000)
+        elapsed = time.perf_counter() - start
+        # the same run of the next month without the plugins' invoices_issued hooks (uniCredit,
+        # delivery…): what the engine itself does
+        import mango_billing.invoices as invoices_mod
+
+        emit, invoices_mod.emit_issued = invoices_mod.emit_issued, lambda *a, **k: None
+        try:
+            start = time.perf_counter()
+            engine_only = run_billing(s, location, add_months(period, 1), batch_size=1000)
+            engine_elapsed = time.perf_counter() - start
+        finally:
+            invoices_mod.emit_issued = emit
+        ids = list(s.scalars(select(Invoice.id).order_by(Invoice.id).limit(pdfs)))
+        start = time.perf_counter()
+        for invoice_id in ids:
+            render_invoice_pdf(to_document(s.get(Invoice, invoice_id)))
+        pdf_elapsed = time.perf_counter() - start
+    return {"customers": result.customers, "services": services, "invoices": result.invoices,
+            "run_s": round(elapsed, 2), "invoices_per_s": round(result.invoices / elapsed, 1),
+            "invoices_per_s_without_event_hooks": round(engine_only.invoices / engine_elapsed, 1),
+            "pdf_per_s": round(len(ids) / pdf_elapsed, 2) if ids else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default=DEFAULT_PG)
+    parser.add_argument("--pdfs", type=int, default=30)
+    args = parser.parse_args()
+    for backend in args.backends.split(","):
+        tmp = Path(tempfile.mkdtemp(prefix=f"mango-billing-{backend}-"))
+        url = f"sqlite:///{tmp / 'billing.sqlite3'}" if backend == "sqlite" else args.pg_url
+        print(f"{backend}: preparing {args.customers} customers…", file=sys.stderr)
+        app, loc_id = prepare(url, args.customers, tmp)
+        figures = {"backend": app.extensions["mango"].db.dialect, **measure(app, loc_id, args.pdfs)}
+        # --- import_lines_per_s: the lead adds the bank import measurement here -------------------
+        # figures["import_lines_per_s"] = ...
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

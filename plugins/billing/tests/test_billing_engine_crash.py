@@ -1,0 +1,142 @@
+"""Reliability of the billing run: kill -9 in the middle and rerun; two processes issuing at once (PostgreSQL).
+
+These tests commit for real (a subprocess must see the data), in a location of their own; issued
+documents are append-only, so what they issue stays in the test database (a fresh one per session).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from mango_billing.models import Invoice, LedgerEntry
+from mango_core.catalog.models import Product
+from mango_core.customers.models import Customer
+from mango_core.services.models import Service
+from mango_core.tenancy.context import location_scope, operator_scope
+from mango_core.tenancy.models import Location, Partner
+from mango_core.testing.factories import make_row
+
+ON_POSTGRES = os.environ.get("MANGO_TEST_DATABASE_URL", "").startswith("postgresql")
+_codes = itertools.count(1)
+
+WORKER = textwrap.dedent("""
+    import os, signal, sys
+    from mango_core.app import create_app
+    from mango_core.config import load_settings
+    from mango_core.tenancy.context import location_scope
+    from mango_core.tenancy.models import Location
+    from mango_billing import invoices
+    from mango_billing.run import run_billing
+
+    url, location_id, period, kill_at, instance = sys.argv[1:6]
+    app = create_app(settings=load_settings({"database_url": url, "plugins": ["billing"]}, instance_path=instance))
+    mango = app.extensions["mango"]
+    calls = {"n": 0}
+    original = invoices.mark_used
+
+    def mark_then_maybe_die(*args, **kwargs):
+        original(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == int(kill_at):  # inside a batch: invoices, lines and ledger written, not committed
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    invoices.mark_used = mark_then_maybe_die
+    with app.app_context(), location_scope(int(location_id)), mango.db.session() as session:
+        location = session.get(Location, int(location_id))
+        result = run_billing(session, location, period, batch_size=4, issued_on=__import__("datetime").date(2025, 3, 1))
+        print(result.invoices)
+""")
+
+
+def _committed_location(mango, customers: int) -> int:
+    n = next(_codes)
+    with Session(mango.db.engine) as s:
+        with operator_scope():
+            partner = Partner(code=f"CRASH{n}{os.getpid() % 1000}", name="Crash", company_name="Crash s.r.o.",
+                              ico="27082440")
+            location = Location(partner=partner, code=f"KX{n}{os.getpid() % 1000}", name="Crash",
+                                company_name="Crash s.r.o.", ico="27082440", dic="CZ27082440", vat_payer=True)
+            s.add_all([partner, location])
+            s.commit()
+            location_id = location.id
+        with location_scope(location_id):
+            prod = make_row(s, Product, price=Decimal("333.33"), vat_rate=Decimal("21"))
+            for _ in range(customers):
+                customer = make_row(s, Customer)
+                make_row(s, Service, customer_id=customer.id, product_id=prod.id, class_id=prod.class_id,
+                         state="active", start_date=date(2024, 1, 1), activated_on=date(2024, 1, 1))
+            s.commit()
+    return location_id
+
+
+@pytest.fixture
+def committed(mango):
+    """Make committed locations; deactivate them afterwards (their documents cannot be deleted), so that
+    other tests that list active locations do not see them."""
+    made: list[int] = []
+
+    def make(customers: int) -> int:
+        made.append(_committed_location(mango, customers))
+        return made[-1]
+
+    yield make
+    with Session(mango.db.engine) as s, operator_scope():
+        s.execute(update(Location).where(Location.id.in_(made)).values(is_active=False))
+        s.commit()
+
+
+def _worker(mango, location_id: int, period: str, kill_at: int, tmp_path) -> subprocess.Popen:
+    url = mango.db.engine.url.render_as_string(hide_password=False)
+    return subprocess.Popen([sys.executable, "-c", WORKER, url, str(location_id), period, str(kill_at), str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _check_books(mango, location_id: int, customers: int, periods: int) -> None:
+    with Session(mango.db.engine) as s, location_scope(location_id):
+        rows = s.execute(select(Invoice.customer_id, Invoice.run_id, Invoice.sequence, Invoice.total)).all()
+        assert len(rows) == customers * periods
+        assert len({(r.customer_id, r.run_id) for r in rows}) == len(rows)  # one invoice per customer and run
+        assert sorted(r.sequence for r in rows) == list(range(1, len(rows) + 1))  # no gap, no duplicate
+        ledger = s.scalar(select(func.sum(LedgerEntry.amount)))
+        assert ledger == -sum(r.total for r in rows)
+        assert s.scalar(select(func.count()).select_from(LedgerEntry)) == len(rows)
+
+
+def test_kill_9_in_the_middle_of_a_run_then_rerun(mango, committed, tmp_path):
+    location_id = committed(14)
+    killed = _worker(mango, location_id, "2025-03", 2, tmp_path)
+    out, err = killed.communicate(timeout=120)
+    assert killed.returncode == -signal.SIGKILL, err
+    with Session(mango.db.engine) as s, location_scope(location_id):
+        assert s.scalar(select(func.count()).select_from(Invoice)) == 4  # the first batch only
+    rerun = _worker(mango, location_id, "2025-03", 0, tmp_path)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert out.strip() == "10"
+    _check_books(mango, location_id, 14, 1)
+    again = _worker(mango, location_id, "2025-03", 0, tmp_path)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0 and out.strip() == "0", err
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="two writing processes need PostgreSQL (SQLite locks the whole file)")
+def test_two_processes_issuing_at_once_get_distinct_numbers(mango, committed, tmp_path):
+    location_id = committed(30)
+    workers = [_worker(mango, location_id, period, 0, tmp_path) for period in ("2025-03", "2025-04", "2025-03")]
+    time.sleep(0.1)
+    for w in workers:
+        out, err = w.communicate(timeout=180)
+        assert w.returncode == 0, err
+    _check_books(mango, location_id, 30, 2)
