@@ -1,6 +1,6 @@
 """Usage rating: price lists of calls and the usage terms of products.
 
-Revision ID: billing_0005
+Revision ID: billing_0002
 Revises: billing_0001
 Create Date: 2026-11-27 09:22:48.002478
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import mango_core.db.types
 
 # revision identifiers, used by Alembic.
-revision: str = 'billing_0005'
+revision: str = 'billing_0002'
 down_revision: str | Sequence[str] | None = 'billing_0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,150 @@
+"""``mango billing import`` and ``mango billing sipo export|import`` (added to the billing group by hooks)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from mango_billing.bank import FORMATS, StatementError
+from mango_billing.sipo.codec import SipoError
+from mango_core.tenancy.models import Location
+
+BIG_FILE = 5000  # movements from which the import shows its progress
+
+
+def _location_id(session, code: str) -> int:  # noqa: ANN001
+    found = session.scalar(select(Location.id).where(Location.code == code))
+    if found is None:
+        raise click.ClickException(f"no location with code {code!r}")
+    return found
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--location", "location_code", required=True, help="Code of the location (CT) the account belongs to.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="The file's format (detected when left out).")
+@click.option("--account", "account_id", type=int, help="Id of the location's bank account (when the file's "
+              "account number cannot be found).")
+@click.option("--no-check-totals", is_flag=True, help="Accept an excerpt whose movements do not add up to the "
+              "header (Fio 'since last download').")
+@click.option("--json", "as_json", is_flag=True, help='Print {"new", "duplicates", "matched", "unmatched"}.')
+@with_appcontext
+def import_command(file: str, location_code: str, fmt: str | None, account_id: int | None, no_check_totals: bool,
+                   as_json: bool) -> None:
+    """Import a bank statement FILE: store new payments, skip duplicates, match by variable symbol."""
+    from mango_billing.payments.importer import import_statement
+
+    data = _read(file)
+    mango = current_app.extensions["mango"]
+    bar: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        if total < BIG_FILE:
+            return
+        if "bar" not in bar:
+            bar["bar"] = click.progressbar(length=total, label="importing", file=sys.stderr)
+            bar["bar"].__enter__()
+        bar["bar"].update(done - bar["bar"].pos)
+
+    with mango.db.session() as session:
+        location_id = _location_id(session, location_code)
+        try:
+            summary = import_statement(session, location_id, data, Path(file).name, fmt, account_id,
+                                       check_totals=False if no_check_totals else None, progress=progress)
+            session.commit()
+        except StatementError as exc:
+            session.rollback()
+            raise click.ClickException(f"{Path(file).name}: {exc}") from None
+        finally:
+            if "bar" in bar:
+                bar["bar"].__exit__(None, None, None)
+    if as_json:
+        click.echo(summary.as_json())
+    else:
+        click.echo(f"new: {summary.new}, duplicates: {summary.duplicates}, matched: {summary.matched}, "
+                   f"unmatched: {summary.unmatched}")
+
+
+@click.group("sipo")
+def sipo() -> None:
+    """SIPO (Česká pošta): prescription changes out, paid payments in."""
+
+
+def _period(value: str) -> date:
+    try:
+        year, month = value.split("-")
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a month; use YYYY-MM") from None
+
+
+@sipo.command("export")
+@click.option("--location", "location_code", required=True)
+@click.option("--period", required=True, help="The month, YYYY-MM.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The change file (ZM…); the cover "
+              "file (OP…) is written beside it.")
+@click.option("--organisation", help="Číslo organizace (default: the billing setting sipo_organisation).")
+@click.option("--payment-code", help="Kód poplatku (default: the billing setting sipo_payment_code).")
+@with_appcontext
+def sipo_export(location_code: str, period: str, out: str, organisation: str | None,
+                payment_code: str | None) -> None:
+    """Write the month's prescription changes for Česká pošta."""
+    from mango_billing.payments.sipo import export_changes
+
+    mango = current_app.extensions["mango"]
+    settings = mango.plugin_settings("billing")
+    organisation = organisation or str(settings.get("sipo_organisation") or "")
+    payment_code = payment_code or str(settings.get("sipo_payment_code") or "")
+    if not organisation or not payment_code:
+        raise click.ClickException("set --organisation and --payment-code (or the billing settings "
+                                   "sipo_organisation and sipo_payment_code)")
+    with mango.db.session() as session:
+        try:
+            result = export_changes(session, _location_id(session, location_code), _period(period),
+                                    organisation=organisation, payment_code=payment_code)
+        except SipoError as exc:
+            raise click.ClickException(str(exc)) from None
+    target = Path(out)
+    target.write_bytes(result.changes)
+    (target.parent / result.cover_file_name).write_bytes(result.cover)
+    for line in result.skipped:
+        click.echo(f"skipped {line}", err=True)
+    click.echo(f"{len(result.records)} changes written to {target} (cover {result.cover_file_name})")
+
+
+@sipo.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--location", "location_code", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def sipo_import(file: str, location_code: str, as_json: bool) -> None:
+    """Book a SIPO paid-payments file (ZA…)."""
+    import json
+
+    from mango_billing.payments.sipo import import_results
+
+    data = _read(file)
+    mango = current_app.extensions["mango"]
+    with mango.db.session() as session:
+        try:
+            summary = import_results(session, _location_id(session, location_code), data, Path(file).name)
+            session.commit()
+        except SipoError as exc:
+            session.rollback()
+            raise click.ClickException(f"{Path(file).name}: {exc}") from None
+    counts = {"new": summary.new, "duplicates": summary.duplicates, "matched": summary.matched,
+              "unmatched": summary.unmatched, "unpaid": summary.unpaid}
+    click.echo(json.dumps(counts) if as_json else ", ".join(f"{k}: {v}" for k, v in counts.items()))
