@@ -28,7 +28,9 @@ def _discover() -> dict[str, type]:
     modules = [importlib.import_module(name) for name in CORE_MODULES]
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
-            modules.append(ep.load())
+            module = ep.load()
+            meta = getattr(module, "PLUGIN", None)
+            modules += [module, *(importlib.import_module(part) for part in getattr(meta, "parts", ()))]
         except Exception:  # noqa: BLE001 - a broken plugin fails its own tests, not the matrix
             continue
     found: dict[str, type] = {}

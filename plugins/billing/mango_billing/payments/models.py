@@ -31,7 +31,7 @@ class PaymentEvent(TenantMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("billing_payment.id", ondelete="RESTRICT"))
-    action: Mapped[str] = mapped_column(String(12))
+    action: Mapped[str] = mapped_column(String(12), default="recorded")
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("core_customer.id", ondelete="RESTRICT"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"))
