@@ -56,6 +56,9 @@ def new_page(browser, live_server):  # noqa: ANN001, ANN201
 
     def make():  # noqa: ANN202
         ctx = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 768})
+        # CI shares two cores with PostgreSQL and the server: a slow page is not a failure
+        ctx.set_default_timeout(90_000)
+        ctx.set_default_navigation_timeout(90_000)
         contexts.append(ctx)
         return ctx.new_page()
 

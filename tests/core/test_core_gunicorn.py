@@ -31,7 +31,7 @@ class Browser:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
     def get(self, path: str) -> tuple[int, str, str]:
-        with self.opener.open(self.base + path, timeout=10) as resp:
+        with self.opener.open(self.base + path, timeout=60) as resp:  # a loaded CI machine is slow
             return resp.status, resp.geturl(), resp.read().decode()
 
     def login(self, email: str, password: str = PASSWORD) -> tuple[int, str, str]:
@@ -39,7 +39,7 @@ class Browser:
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
         data = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token}).encode()
         try:
-            with self.opener.open(self.base + "/login", data=data, timeout=10) as resp:
+            with self.opener.open(self.base + "/login", data=data, timeout=60) as resp:
                 return resp.status, resp.geturl(), resp.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.url, exc.read().decode()
