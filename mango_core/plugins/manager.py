@@ -43,6 +43,7 @@ CORE_MODULES = (
     "mango_core.history.plugin",
     "mango_core.devices.plugin",
     "mango_core.documents.plugin",
+    "mango_core.mail.plugin",
     "mango_core.catalog.plugin",
     "mango_core.services.plugin",
 )

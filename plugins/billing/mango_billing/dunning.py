@@ -17,9 +17,9 @@ Rules:
   debt is below a step's ``minimum_debt`` is left out of that step; a customer with
   ``BillingProfile.never_block`` is never blocked (reminders still go).
 * Every step goes to the customer's history. A reminder letter is rendered to PDF through the
-  core documents (kind ``billing_reminder``) and archived with the customer. Mango's core has
-  no mail facility yet: the e-mail is not sent, the action's detail says so and to whom it
-  would have gone.
+  core documents (kind ``billing_reminder``), archived with the customer, and e-mailed with the
+  letter attached through the core's outbox (:mod:`mango_core.mail`, sent by ``core:send_mail``)
+  to the customer's billing e-mails; the action's detail says to whom.
 * :func:`lift_debt_blocks` ends ``debt`` blocks (only that kind; a manual block stays) of
   customers who have no overdue debt past the block step any more, and charges the block
   step's fee (reconnection fee) as a :class:`Charge` for the next invoice.
@@ -66,7 +66,6 @@ VAT_STANDARD = Decimal("21")
 # Texts that land on invoices and in the history are Czech: the documents are Czech tax documents.
 REMINDER_FEE_TEXT = "Poplatek za upomínku ({step})"
 RECONNECTION_FEE_TEXT = "Poplatek za obnovení služeb po blokaci"
-NO_MAIL = "e-mail not sent: Mango core has no mail facility yet; the letter is archived with the customer"
 
 # The defaults a location may start from (the steps UI offers them when there are none).
 DEFAULT_STEPS = (
@@ -458,8 +457,39 @@ def _remind(session: Session, customer: Customer, proposal: Proposal, step: Dunn
         _charge(session, customer.id, REMINDER_FEE_TEXT.format(step=step.name), step.fee, Decimal("0"), today, actor)
         parts.append(f"fee {step.fee} charged")
     emails = billing_emails(customer)
-    parts.append(f"{NO_MAIL} (would go to {', '.join(emails)})" if emails else "no e-mail address; letter only")
+    parts.append(_mail_reminder(session, customer, proposal, step, document, context) if emails
+                 else "no e-mail address; letter only")
     return "; ".join(parts)
+
+
+def _mail_reminder(session: Session, customer: Customer, proposal: Proposal, step: DunningStep, document: Any,
+                   context: dict[str, Any]) -> str:
+    """Queue the reminder e-mail with the letter (sent later by the core's ``core:send_mail``)."""
+    from babel.numbers import format_currency
+
+    from mango_core.mail import service as mail
+
+    values = context["reminder"]
+    seller = session.get(Location, customer.location_id)
+    currency = (seller.currency if seller is not None else None) or "CZK"
+    seller_name = (seller.company_name or seller.name) if seller is not None else ""
+    rows = [f"  {r['number']}, splatná {r['due_date']:%d. %m. %Y}, dluží se "
+            f"{format_currency(r['unpaid'], currency, locale='cs_CZ')}" for r in values["invoices"]]
+    text = "\n".join(["Dobrý den,", "",
+                      "evidujeme u Vás tyto neuhrazené doklady po splatnosti:", *rows, "",
+                      f"Celkem k úhradě: {format_currency(values['total'], currency, locale='cs_CZ')}",
+                      f"Prosíme o úhradu do {values['pay_by']:%d. %m. %Y} na variabilní symbol "
+                      f"{customer.variable_symbol}.", "Pokud jste již zaplatili, považujte tuto zprávu za bezpředmětnou.",
+                      "", "Upomínku najdete také v příloze.", "", "S pozdravem", seller_name, ""])
+    key = f"dunning:{step.id}:" + ",".join(str(i.invoice_id) for i in proposal.invoices)
+    try:
+        mail.queue(session, to=billing_emails(customer), subject=f"{step.name} – {seller_name}".strip(" –"),
+                   text=text, attachments=[mail.Attachment(document.file_name, document.content, document.media_type)],
+                   entity="billing_reminder", entity_id=document.id, dedup_key=key[:200],
+                   reply_to=seller.email if seller is not None and mail.EMAIL_RE.match(seller.email or "") else None)
+    except mail.MailInputError as exc:  # a bad address in the contacts: the letter still counts
+        return f"e-mail not queued: {exc}"
+    return f"e-mail queued to {', '.join(billing_emails(customer))}"
 
 
 def live_services(session: Session, customer_id: int) -> list[Service]:

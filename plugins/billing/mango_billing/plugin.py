@@ -23,6 +23,7 @@ PLUGIN = PluginMeta(
         "mango_billing.hooks_screens",   # plans UI, customer card tabs, reports
         "mango_billing.hooks_dunning",   # dunning and uniCredit (prepaid credit)
         "mango_billing.hooks_usage",     # CDR import and usage rating
+        "mango_billing.hooks_delivery",  # invoice e-mail (PDF + ISDOC) and batch export
     ),
 )
 

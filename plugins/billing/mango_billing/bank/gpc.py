@@ -207,8 +207,11 @@ def _decode(data: bytes) -> str:
     text: str | None = None
     if not raw.isascii():
         try:
-            text = raw.decode("utf-8")  # cp1250 text with diacritics is practically never valid UTF-8
-        except UnicodeDecodeError:
+            text = raw.decode("utf-8")
+            # cp1250 bytes can form valid UTF-8 by chance ("Ń¤" reads as Cyrillic "Ѥ"): a real UTF-8
+            # statement of a Czech bank holds only characters that Windows-1250 has too
+            text.encode("cp1250")
+        except (UnicodeDecodeError, UnicodeEncodeError):
             text = None
     if text is None:
         try:
