@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mango_core import __version__
 from mango_core.testing.browser import log_in, menu_endpoints
 
 pytestmark = pytest.mark.browser
@@ -19,7 +20,7 @@ def test_login_menu_language_logout(new_page):
     admin_menu = menu_endpoints(page)
     assert "core.home" in admin_menu
     assert {"core_staff.users", "core_staff.roles", "core_audit.events", "core_jobs.runs"} <= admin_menu
-    assert "Verze 0.1.0" in page.locator("#version-link").inner_text()
+    assert f"Verze {__version__}" in page.locator("#version-link").inner_text()
 
     page.click("#language-switcher button[value=en]")
     assert page.locator("h1").inner_text() == "Welcome, Adam Alfa"

@@ -4,6 +4,7 @@ import re
 
 from sqlalchemy.exc import OperationalError
 
+from mango_core import __version__
 from mango_core.testing.fixtures import login, post
 
 
@@ -34,9 +35,10 @@ def test_friendly_404_in_czech(client, world):
 
 def test_footer_shows_version_and_date_linking_to_whats_new(client, world):
     html = client.get("/login").get_data(as_text=True)
-    assert re.search(r'href="/whats-new"[^>]*>Verze 0\.1\.0 \(\d\d\.\d\d\.\d{4}\)</a>', html)
+    version = re.escape(__version__)
+    assert re.search(rf'href="/whats-new"[^>]*>Verze {version} \(\d\d\.\d\d\.\d{{4}}\)</a>', html)
     page = client.get("/whats-new").get_data(as_text=True)
-    assert "<h2>[0.1.0] - " in page
+    assert f"<h2>[{__version__}] - " in page and "<h2>[0.1.0] - " in page
     assert "Co je nového" in page
 
 
