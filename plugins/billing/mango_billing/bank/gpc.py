@@ -452,6 +452,8 @@ def _build(section: _Section, order: str, scheme: str, check_totals: bool) -> Ba
     dates: dict[str, date] = {}
     currency_of: dict[str, str] = {}
     accounts: dict[str, str | None] = {}
+    # amounts repeat too (tariffs); a Decimal is immutable, so equal amounts may share one object
+    amounts: dict[int, Decimal] = {}
     new_movement = BankMovement
     decimal = Decimal
     for lineno_075, fields, line, extra in section.items:
@@ -475,11 +477,12 @@ def _build(section: _Section, order: str, scheme: str, check_totals: bool) -> Ba
                 f"line {lineno_075}: posting code {code} is not used together with the other codes of this "
                 f"file ({'1, 2, 4, 5' if scheme == 'standard' else '1, 2, 3, 4'})"
             )
-        currency = currency_of.get(change + kind)
+        code_text = change + kind
+        currency = currency_of.get(code_text)
         if currency is None:
-            code_text = change + kind
             currency = NUMERIC_CURRENCIES.get(int(code_text), "CZK") if code_text.isdigit() else "CZK"
             currency_of[code_text] = currency
+            currencies.add(currency)  # every currency of the section passes here once
         booked = dates.get(due)
         if booked is None:
             booked = (
@@ -496,27 +499,48 @@ def _build(section: _Section, order: str, scheme: str, check_totals: bool) -> Ba
         if counter == "0000000000000000":
             counter_account = None
         else:
-            key = counter + ks[2:6]
+            bank = ks[2:6]
+            key = counter + bank
             counter_account = accounts.get(key)
             if counter_account is None:
-                counter_account = accounts[key] = _account(counter, order, ks[2:6])
-        append(
-            new_movement(
-                (extra and extra.extra_id) or doc_id.strip().lstrip("0") or None,
-                booked,
-                decimal(signed).scaleb(-2),
-                currency,
-                counter_account,
-                (extra and extra.extra_name) or name.rstrip() or None,
-                vs.replace(" ", "").lstrip("0") or None,
-                ks[6:].lstrip("0") or None,
-                ss.replace(" ", "").lstrip("0") or None,
-                _message(extra.texts) if extra else None,
-                reversal,
-                "\n".join([line, *extra.lines]) if extra else line,
+                counter_account = accounts[key] = _account(counter, order, bank)
+        value = amounts.get(signed)
+        if value is None:
+            value = amounts[signed] = decimal(signed).scaleb(-2)
+        if extra is None:
+            append(
+                new_movement(
+                    doc_id.strip().lstrip("0") or None,
+                    booked,
+                    value,
+                    currency,
+                    counter_account,
+                    name.rstrip() or None,
+                    vs.replace(" ", "").lstrip("0") or None,
+                    ks[6:].lstrip("0") or None,
+                    ss.replace(" ", "").lstrip("0") or None,
+                    None,
+                    reversal,
+                    line,
+                )
             )
-        )
-        currencies.add(currency)
+        else:
+            append(
+                new_movement(
+                    extra.extra_id or doc_id.strip().lstrip("0") or None,
+                    booked,
+                    value,
+                    currency,
+                    counter_account,
+                    extra.extra_name or name.rstrip() or None,
+                    vs.replace(" ", "").lstrip("0") or None,
+                    ks[6:].lstrip("0") or None,
+                    ss.replace(" ", "").lstrip("0") or None,
+                    _message(extra.texts),
+                    reversal,
+                    "\n".join([line, *extra.lines]),
+                )
+            )
     opening = _signed(old, old_s)
     closing = _signed(new, new_s)
     if check_totals:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import String, any_, bindparam, insert, select
+from sqlalchemy import String, Text, any_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from mango_billing.models import BillingProfile, Invoice, LedgerEntry, Payment
 from mango_core.customers.models import Customer
 from mango_core.db import utcnow
 
+_SEPARATOR = "\x1f"  # the ASCII unit separator: no symbol, account or key contains it
 CHUNK = 5000  # bound parameters per IN query (SQLite allows 32,766; PostgreSQL 65,535)
 STAMPED = {"mango_tenant_stamped": True}  # rows below carry location_id set by us from the scope
 RECEIVABLE, PREPAID = "receivable", "prepaid"
@@ -49,6 +50,15 @@ def norm(symbol: object) -> str | None:
     return (text.lstrip("0") or None) if text.isdigit() else None
 
 
+def _normed(symbols: Iterable[object]) -> dict[object, str | None]:
+    """``{symbol: norm(symbol)}`` of many symbols; the parsers' symbols are normal already and skip the call."""
+    out: dict[object, str | None] = {}
+    for symbol in symbols:
+        if symbol not in out:
+            out[symbol] = symbol if (type(symbol) is str and symbol.isdigit() and symbol[0] != "0") else norm(symbol)
+    return out
+
+
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -57,13 +67,21 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 def among(session: Session, column: Any, values: Sequence[str]) -> Iterable[tuple[Any, Any]]:
     """``(criterion, part)`` pairs that test ``column`` against ``values``, as few queries as possible.
 
-    PostgreSQL takes the whole list as one array parameter (``= ANY(:array)``): a query text with
-    thousands of placeholders costs more to build and parse than to run. Elsewhere: IN chunks.
+    PostgreSQL takes the whole list as one parameter: a query text with thousands of placeholders costs
+    more to build and parse than to run. The values go joined into one text split by ``string_to_array``
+    (adapting a 50,000-element list parameter item by item took longer than the query), or as an array
+    when a value holds the separator. Elsewhere: IN chunks.
     """
     if not values:
         return
     if session.get_bind().dialect.name == "postgresql":
-        yield column == any_(bindparam(None, list(values), type_=ARRAY(String))), values
+        joined = _SEPARATOR.join(values)
+        # string_to_array('') is an empty array, so an empty value goes the array way too
+        if joined.count(_SEPARATOR) == len(values) - 1 and all(values):
+            array = func.string_to_array(bindparam(None, joined, type_=Text), _SEPARATOR, type_=ARRAY(Text))
+            yield column == any_(array), values
+        else:
+            yield column == any_(bindparam(None, list(values), type_=ARRAY(String))), values
         return
     for part in chunks(values):
         yield column.in_(part), part
@@ -86,12 +104,12 @@ class SymbolIndex:
 
     @classmethod
     def load(cls, session: Session, symbols: Iterable[str | None]) -> SymbolIndex:
-        wanted = sorted({s for s in (norm(x) for x in symbols) if s})
+        wanted = sorted({s for s in _normed(symbols).values() if s})
         index = cls()
         for criterion, _part in among(session, Customer.variable_symbol, wanted):
-            index.customers.update(
-                (norm(vs), cid) for vs, cid in session.execute(
-                    select(Customer.variable_symbol, Customer.id).where(criterion)))
+            rows = session.execute(select(Customer.variable_symbol, Customer.id).where(criterion)).all()
+            keys = _normed(vs for vs, _cid in rows)
+            index.customers.update((keys[vs], cid) for vs, cid in rows)
         rest = [s for s in wanted if s not in index.customers]
         for criterion, _part in among(session, BillingProfile.prepaid_symbol, rest):
             index.prepaid.update(
@@ -111,6 +129,22 @@ class SymbolIndex:
                 if norm(vs):
                     index.invoices[norm(vs)] = cid
         return index
+
+    def resolve(self, symbols: Iterable[str | None]) -> dict[str, tuple[int, str]]:
+        """``{symbol: (customer_id, target)}`` of the given symbols that :meth:`match` finds (as written)."""
+        found: dict[Any, tuple[int, str]] = {}
+        customers, prepaid, invoices = self.customers, self.prepaid, self.invoices
+        for symbol, key in _normed(symbols).items():
+            # the rules of match(), without a Match object per symbol
+            if key is None:
+                continue
+            if key in customers:
+                found[symbol] = (customers[key], RECEIVABLE)
+            elif key in prepaid:
+                found[symbol] = (prepaid[key], PREPAID)
+            elif key in invoices:
+                found[symbol] = (invoices[key], RECEIVABLE)
+        return found
 
     def match(self, symbol: str | None) -> Match | None:
         key = norm(symbol)
