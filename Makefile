@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Every plugin distribution in the repository (plugins/<name>/pyproject.toml).
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
+PLUGIN_NAMES := $(notdir $(PLUGIN_DIRS))
 EXAMPLE_PLUGIN := tests/example_plugin
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -23,8 +24,10 @@ install: $(BIN)/python
 catalogs:
 	$(BIN)/python -m mango_core.web.catalogs mango_core $(foreach d,$(PLUGIN_DIRS),$(d)/mango_$(notdir $(d)))
 
-# Demo: SQLite in ./instance, demo partners/locations/users (logins printed), Opcare served.
+# Demo: SQLite in ./instance with every plugin of the repository loaded (written to
+# instance/mango.toml), demo partners/locations/users (logins printed) and data, Opcare served.
 demo: install
+	$(foreach p,$(PLUGIN_NAMES),$(BIN)/mango plugins enable $(p) &&) true
 	$(BIN)/mango db upgrade
 	$(BIN)/mango demo
 	$(BIN)/mango serve --host $(HOST) --port $(PORT)

@@ -188,7 +188,24 @@ def load_demo(session: Session, mango) -> DemoResult:  # noqa: ANN001
         made = load_services(session, location.id)
         if made:
             result.created.append(f"{made} services in {code}")
+    load_plugin_demos(session, mango, list(locations.values()))
     return result
+
+
+def load_plugin_demos(session: Session, mango, locations: list[Location]) -> None:  # noqa: ANN001
+    """Each plugin's ``mango_demo`` for the demo locations where it is enabled, in ``requires`` order."""
+    with operator_scope():
+        enabled = {loc.id: set(session.scalars(select(LocationModule.module)
+                                               .where(LocationModule.location_id == loc.id)))
+                   for loc in locations}
+    for plugin in mango.plugins.ordered():
+        where = [loc for loc in locations if not plugin.licensed or plugin.name in enabled[loc.id]]
+        if not where:
+            continue
+        # the hook returns nothing: consume the generator so that every implementation runs
+        for _plugin, _answer in mango.plugins.contributions("mango_demo", only={plugin.name}, session=session,
+                                                             mango=mango, locations=where):
+            pass
 
 
 def load_many_customers(session: Session, count: int) -> None:

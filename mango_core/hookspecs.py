@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from mango_core.customers.models import Customer
     from mango_core.devices.types import DeviceTypeDef
     from mango_core.documents.kinds import DocumentKind
+    from mango_core.kernel import Mango
     from mango_core.permissions import Permission
     from mango_core.scheduler.jobs import Job
     from mango_core.services.events import ServiceChangeInfo
     from mango_core.services.models import Service
+    from mango_core.tenancy.models import Location
     from mango_core.web.menu import MenuItem
 
 hookspec = pluggy.HookspecMarker("mango")
@@ -123,7 +125,8 @@ def mango_template_slot(slot: str, context: dict[str, Any]) -> str | None:
     """Return an HTML fragment for a named slot of a core page, or None.
 
     Slots so far: ``dashboard`` (the Opcare home page), ``device_card`` (the device card;
-    ``context["device"]``). ``context`` holds the page's objects.
+    ``context["device"]``), ``product_form`` (the catalogue's product form, under its fields;
+    ``context["product"]``, None for a new product). ``context`` holds the page's objects.
     Only plugins enabled for the current location are asked.
     """
 
@@ -184,6 +187,19 @@ def mango_document_kinds() -> list[DocumentKind]:
     ``subject="customer"`` are offered on the customer card; others are rendered by their plugin
     through :func:`mango_core.documents.service.generate`/``archive``. Only kinds of plugins
     enabled in the location are offered; a key contributed twice keeps the first contributor.
+    """
+
+
+@hookspec
+def mango_demo(session: Session, mango: Mango, locations: list[Location]) -> None:
+    """Add the plugin's demo data to ``locations``: the demo locations where the plugin is enabled.
+
+    ``mango demo`` (and ``make demo``) calls it after the core's demo data (partners, locations,
+    users, customers, devices, the catalogue and services), plugin by plugin in ``requires``
+    order, never in production. The implementation enters each location's scope itself
+    (``mango_core.tenancy.location_scope``), goes through its own services and commits its work.
+    It must be idempotent: what exists is left alone, so a second ``mango demo`` changes nothing.
+    Keep it deterministic (seeded) and quick: a new user waits for it.
     """
 
 

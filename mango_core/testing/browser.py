@@ -11,6 +11,8 @@ def log_in(page, email: str, password: str = PASSWORD) -> None:  # noqa: ANN001
     page.fill("input[name=password]", password)
     page.click("#login-form button[type=submit]")
     page.wait_for_selector("#main-menu")
+    # the page's scripts (mango.js submits the location switch) must be loaded before a test acts
+    page.wait_for_load_state("load")
 
 
 def menu_endpoints(page) -> set[str]:  # noqa: ANN001

@@ -50,15 +50,27 @@ def server_database(folder: Path, suffix: str) -> tuple[str, Callable[[], None]]
 
 
 def prepare(url: str, instance: Path, plugins: list[str]) -> None:
-    """Migrate the database and load the test world (the same users and passwords as `world`)
-    and the demo catalogue (classes Internet, VoIP, IPTV and their products) of partner ALFA."""
-    from mango_core.services.demo import load_catalog
+    """Migrate the database and load the test world (the same users and passwords as `world`),
+    the demo catalogue (classes Internet, VoIP, IPTV and their products) of partner ALFA, and in
+    PRG what billing needs: a DIČ, a bank account and a dozen demo customers with services."""
+    from mango_core.customers.demo import load_customers
+    from mango_core.services.demo import load_catalog, load_services
+    from mango_core.tenancy import operator_scope
+    from mango_core.tenancy.service import add_bank_account
 
     mango = Mango.start(load_settings({"database_url": url, "plugins": plugins}, instance_path=instance))
     upgrade_all(mango.db.engine, mango.plugins, progress=lambda _l: None)
     with mango.db.session() as session:
         world = build_world(session, mango)
-        load_catalog(session, world.loc_a.id, [world.loc_a.id, world.loc_a2.id])
+        prg = world.loc_a.id
+        load_catalog(session, prg, [prg, world.loc_a2.id])
+        with operator_scope():
+            world.loc_a.dic = "CZ27082440"
+            session.commit()
+        add_bank_account(session, prg, label="Provozní účet", account="2400000009/2010", is_default=True)
+        session.commit()
+        load_customers(session, prg, 12)
+        load_services(session, prg)
         session.commit()
     mango.db.dispose()
 

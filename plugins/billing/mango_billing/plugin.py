@@ -24,6 +24,7 @@ PLUGIN = PluginMeta(
         "mango_billing.hooks_dunning",   # dunning and uniCredit (prepaid credit)
         "mango_billing.hooks_usage",     # CDR import and usage rating
         "mango_billing.hooks_delivery",  # invoice e-mail (PDF + ISDOC) and batch export
+        "mango_billing.hooks_demo",      # demo data for `mango demo`
     ),
 )
 

@@ -212,3 +212,21 @@ USAGE_COUNTERS: list[dict[str, Any]] = []
 @hookimpl
 def mango_usage_counters(session, location_id: int, period_start, period_end):  # noqa: ANN001, ANN201
     return [c for c in USAGE_COUNTERS if period_start <= c["started_at"].date() < period_end]
+
+
+DEMO_NOTE = "Vítejte v ukázkové lokaci: tuto poznámku přidal ukázkový modul."
+
+
+@hookimpl
+def mango_demo(session, mango, locations) -> None:  # noqa: ANN001
+    """One welcome note per demo location, added once (a second `mango demo` finds it and adds nothing)."""
+    from sqlalchemy import select
+
+    from mango_core.tenancy import location_scope
+    from mango_example.models import ExampleNote
+
+    for location in locations:
+        with location_scope(location.id):
+            if session.scalar(select(ExampleNote.id).where(ExampleNote.text == DEMO_NOTE).limit(1)) is None:
+                session.add(ExampleNote(text=DEMO_NOTE, author_id=None))
+                session.commit()
