@@ -56,9 +56,9 @@ def mango_blueprints() -> list[Blueprint]:
 @hookimpl
 def mango_menu_items() -> list[MenuItem]:
     return [
-        MenuItem(_l("Invoices"), "billing_invoices.invoices", "billing.invoices.view", section="main", order=40,
+        MenuItem(_l("Invoices"), "billing_invoices.invoices", "billing.invoices.view", section="billing", order=20,
                  icon="receipt"),
-        MenuItem(_l("Billing run"), "billing_invoices.runs", "billing.invoices.issue", section="main", order=41,
+        MenuItem(_l("Billing run"), "billing_invoices.runs", "billing.invoices.issue", section="billing", order=21,
                  icon="calendar-check"),
     ]
 

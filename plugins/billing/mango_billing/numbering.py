@@ -3,7 +3,8 @@
 Numbers come from the core's gapless counters (:mod:`mango_core.db.sequences`), taken inside the
 issuing transaction: the counter row stays locked until the commit, so concurrent issuers wait for
 each other, and a rolled-back (or killed) transaction gives its numbers back — no gap, no duplicate.
-A billing run takes one block of numbers per batch (:func:`take_numbers`).
+A billing run takes one block of numbers per batch (:func:`take_numbers`), and holds the counter
+from before it computes the batch (:func:`lock_numbers`).
 
 The first use of a kind creates its default series: ``FV`` for invoices, ``OD`` for credit notes,
 ``ZF`` for advance invoices (format ``<code><year><number:06d>``).
@@ -11,12 +12,14 @@ The first use of a kind creates its default series: ``FV`` for invoices, ``OD`` 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mango_billing.models import DOCUMENT_KINDS, InvoiceSeries
 from mango_core.db import sequences
+from mango_core.db.sequences import Sequence
+from mango_core.tenancy.context import current_scope
 
 DEFAULT_CODES = {"invoice": "FV", "credit_note": "OD", "advance": "ZF"}
 
@@ -62,3 +65,31 @@ def take_numbers(session: Session, series: InvoiceSeries, year: int, count: int)
     """``count`` consecutive (sequence, number) pairs of the series and year, in this transaction."""
     first = sequences.take_block(session, series.counter, count, year=year)
     return [(n, format_number(series, year, n)) for n in range(first, first + count)]
+
+
+def lock_numbers(session: Session, series: InvoiceSeries, year: int) -> None:
+    """Wait for the series' counter of ``year``, and hold it until this transaction ends — no number taken.
+
+    A billing run calls this before it computes a batch: issuers of the series then run one after
+    another from their reads on, so a batch is rated from what the others have committed (a run of
+    another month that has just billed the same services) and cannot bill their days twice. The
+    counter is created first when the year has none yet (a concurrent creator wins the unique
+    constraint; this one then locks theirs).
+    """
+    name = series.counter
+    location_id = current_scope().write_location_id
+    if location_id is None:
+        raise NumberingError("issuing numbers needs a write location in the scope")
+    stmt = (update(Sequence)
+            .where(Sequence.location_id == location_id, Sequence.name == name, Sequence.year == year)
+            .values(next_value=Sequence.next_value).returning(Sequence.id)
+            .execution_options(synchronize_session=False))
+    for _attempt in range(3):
+        if session.execute(stmt).first() is not None:
+            return
+        try:
+            with session.begin_nested():
+                session.add(Sequence(location_id=location_id, name=name, year=year, next_value=1))
+        except IntegrityError:
+            continue  # created by a concurrent transaction at the same moment: lock theirs
+    raise NumberingError(f"could not lock the counter of series {series.code} for {year}")  # pragma: no cover

@@ -253,23 +253,43 @@ def _unblock(session: Session, customer_id: int, on: date, actor: int | None) ->
 
 
 def on_invoices_issued(session: Session, invoice_ids: list[int], on: date | None = None) -> SettleResult:
-    """Draw for newly issued invoices of prepaid services (the ``mango_invoices_issued`` reaction)."""
+    """Draw for newly issued invoices of prepaid services (the ``mango_invoices_issued`` reaction).
+
+    A billing run emits this once per batch of thousands of invoices, nearly all without anything
+    prepaid: two queries per batch (the invoices' customers, then only those of their live services
+    that name a plan or a method) find the few customers to settle — those with a ``prepaid``
+    invoice or a service paid from credit (:func:`payment_method_of`) — and only they cost more.
+    """
+    from mango_billing.invoices import in_ids
+
     result = SettleResult()
     candidates: set[int] = set()
-    # one query per 500 invoices, not per customer: a billing run issues thousands at once
-    for chunk_start in range(0, len(invoice_ids), 500):
-        chunk = invoice_ids[chunk_start:chunk_start + 500]
-        rows = session.execute(select(Invoice.customer_id, Invoice.payment_method)
-                               .where(Invoice.id.in_(chunk), Invoice.kind == "invoice")).all()
-        candidates |= {cid for cid, method in rows if method == PREPAID_METHOD}
-        others = sorted({cid for cid, _method in rows} - candidates)
-        for start in range(0, len(others), 500):
-            services = session.execute(select(Service.customer_id, Service.billing_plan)
-                                       .where(Service.customer_id.in_(others[start:start + 500]),
-                                              Service.state.in_((PENDING, ACTIVE, BLOCKED)))).all()
-            candidates |= {cid for cid, plan in services
-                           if isinstance(plan, dict) and plan.get("payment_method") == PREPAID_METHOD
-                           or isinstance(plan, dict) and isinstance(plan.get("plan_id"), int)}
+    by_plan: dict[int, set[int]] = {}  # plan id → customers whose services take their method from it
+    live = Service.state.in_((PENDING, ACTIVE, BLOCKED))
+    for chunk_start in range(0, len(invoice_ids), 5000):
+        chunk = invoice_ids[chunk_start:chunk_start + 5000]
+        customers: set[int] = set()
+        for customer_id, method in session.execute(select(Invoice.customer_id, Invoice.payment_method)
+                                                   .where(in_ids(session, Invoice.id, chunk),
+                                                          Invoice.kind == "invoice")):
+            (candidates if method == PREPAID_METHOD else customers).add(customer_id)
+        if not customers:
+            continue
+        for customer_id, plan in session.execute(select(Service.customer_id, Service.billing_plan)
+                                                 .where(in_ids(session, Service.customer_id, customers), live,
+                                                        Service.billing_plan.is_not(None))):
+            if not isinstance(plan, dict):
+                continue
+            if plan.get("payment_method"):
+                if plan["payment_method"] == PREPAID_METHOD:
+                    candidates.add(customer_id)
+            elif isinstance(plan.get("plan_id"), int):
+                by_plan.setdefault(plan["plan_id"], set()).add(customer_id)
+    if by_plan:
+        prepaid_plans = session.scalars(select(BillingPlan.id).where(BillingPlan.id.in_(list(by_plan)),
+                                                                     BillingPlan.payment_method == PREPAID_METHOD))
+        for plan_id in prepaid_plans:
+            candidates |= by_plan[plan_id]
     for customer_id in sorted(candidates):
         settle(session, customer_id, on, result=result)
     return result

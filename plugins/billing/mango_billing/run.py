@@ -6,12 +6,16 @@ Idempotent and crash-safe by construction:
 * one invoice per (run, billed customer) — a unique constraint, so a second run, even a concurrent
   one, cannot bill anybody twice;
 * customers are issued in batches (``batch_size``, 500 by default), each batch in one transaction
-  that also takes its block of numbers: a killed batch rolls back with its numbers (no gap), and a
-  rerun continues with the customers that have no invoice of the run yet;
+  that locks the series' counter before it reads, then takes its block of numbers: a killed batch
+  rolls back with its numbers (no gap), a rerun continues with the customers that have no invoice
+  of the run yet, and concurrent runs (even of different months) rate each batch from what the
+  others committed, so no day of a service is billed twice;
 * the run is ``done`` only when every customer is through; then a rerun issues nothing.
 
 Loading is per batch in a few queries (services, blocks, history, last billed days, charges,
-usage, buyers), never per service; inserts are executemany.
+usage, buyers), never per service, with the ids as one array parameter on PostgreSQL; invoices,
+lines and ledger entries go in with one COPY each (PostgreSQL) or an executemany (SQLite), their
+ids allocated up front (see :mod:`mango_billing.invoices`).
 """
 
 from __future__ import annotations
@@ -33,12 +37,13 @@ from mango_billing.invoices import (
     Draft,
     InvoiceError,
     buyer_snapshots,
+    in_ids,
     issue_drafts,
     seller_snapshot,
     totals_of,
 )
 from mango_billing.models import BillingPlan, BillingRun, Charge, Invoice, InvoiceLine, UsageRecord
-from mango_billing.numbering import default_series
+from mango_billing.numbering import default_series, lock_numbers
 from mango_billing.periods import (
     Change,
     PeriodError,
@@ -128,6 +133,14 @@ def load_catalog(session: Session) -> Catalog:
     return Catalog(products, refs, codes, plans)
 
 
+def members_by_billed(billed: dict[int, int]) -> dict[int, list[int]]:
+    """billed customer → the customers whose services go on their invoice (themselves first)."""
+    members: dict[int, list[int]] = defaultdict(list)
+    for cid, target in billed.items():
+        members[target].append(cid)
+    return {target: sorted(ids, key=lambda c: (c != target, c)) for target, ids in members.items()}
+
+
 def billed_customer_map(session: Session) -> dict[int, int]:
     """customer id → the customer who is billed (the parent when ``bill_to_parent``, up the tree)."""
     parent: dict[int, tuple[int | None, bool]] = {
@@ -183,22 +196,24 @@ def _price(text: str | None) -> Decimal | None:
 
 
 def compute_batch(session: Session, catalog: Catalog, location: Location, run_start: date, run_end: date,
-                  billed_ids: list[int], billed: dict[int, int]) -> list[Draft]:
-    """Drafts of a batch of billed customers (a handful of queries for the whole batch)."""
-    members: dict[int, list[int]] = defaultdict(list)
-    wanted = set(billed_ids)
-    for cid, target in billed.items():
-        if target in wanted:
-            members[target].append(cid)
-    for bid in billed_ids:
-        if bid not in members:
-            members[bid].append(bid)
+                  billed_ids: list[int], billed: dict[int, int],
+                  members_of: dict[int, list[int]] | None = None) -> list[Draft]:
+    """Drafts of a batch of billed customers (a handful of queries for the whole batch).
+
+    ``members_of`` (:func:`members_by_billed` of ``billed``) is computed once by a run; without it
+    it is derived here.
+    """
+    if members_of is None:
+        wanted = set(billed_ids)
+        members_of = members_by_billed({cid: target for cid, target in billed.items() if target in wanted})
+    members = {bid: members_of.get(bid) or [bid] for bid in billed_ids}
     all_ids = sorted({c for ids in members.values() for c in ids})
     oldest = add_months(run_start, -CATCH_UP_MONTHS)
     services = session.execute(
         select(Service.id, Service.customer_id, Service.product_id, Service.price, Service.activated_on,
                Service.end_date, Service.billing_plan, Service.payment_period)
-        .where(Service.customer_id.in_(all_ids), Service.activated_on.is_not(None), Service.activated_on < run_end,
+        .where(in_ids(session, Service.customer_id, all_ids), Service.activated_on.is_not(None),
+               Service.activated_on < run_end,
                (Service.end_date.is_(None)) | (Service.end_date > oldest))
         .order_by(Service.customer_id, Service.id)).all()
     sids = [s.id for s in services]
@@ -206,14 +221,14 @@ def compute_batch(session: Session, catalog: Catalog, location: Location, run_st
     changes: dict[int, list[Change]] = defaultdict(list)
     billed_until: dict[int, date] = {}
     usage: dict[int, list[tuple[int, str, Decimal]]] = defaultdict(list)
-    for chunk in _chunks(sids, 2000):
+    for chunk in _chunks(sids, 10000):
         for sid, since, until in session.execute(select(ServiceBlock.service_id, ServiceBlock.since, ServiceBlock.until)
-                                                 .where(ServiceBlock.service_id.in_(chunk))):
+                                                 .where(in_ids(session, ServiceBlock.service_id, chunk))):
             blocks[sid].append((since, until))
         for h in session.execute(
                 select(HistoryEntry.id, HistoryEntry.entity_id, HistoryEntry.field, HistoryEntry.effective_date,
                        HistoryEntry.before, HistoryEntry.after)
-                .where(HistoryEntry.entity == "service", HistoryEntry.entity_id.in_(chunk),
+                .where(HistoryEntry.entity == "service", in_ids(session, HistoryEntry.entity_id, chunk),
                        HistoryEntry.action.in_(HISTORY_ACTIONS), HistoryEntry.field.in_(("price", "product")),
                        HistoryEntry.effective_date > oldest)):
             if h.field == "price":
@@ -222,19 +237,20 @@ def compute_batch(session: Session, catalog: Catalog, location: Location, run_st
                 changes[h.entity_id].append(Change(h.effective_date, "product", catalog.codes.get(h.before or ""),
                                                    catalog.codes.get(h.after or ""), h.id))
         for sid, last in session.execute(select(InvoiceLine.service_id, func.max(InvoiceLine.period_to))
-                                         .where(InvoiceLine.service_id.in_(chunk), InvoiceLine.kind == "recurring")
+                                         .where(in_ids(session, InvoiceLine.service_id, chunk),
+                                                InvoiceLine.kind == "recurring")
                                          .group_by(InvoiceLine.service_id)):
             if last is not None:
                 billed_until[sid] = last + (timedelta(days=1))
         for uid, sid, source, price in session.execute(
                 select(UsageRecord.id, UsageRecord.service_id, UsageRecord.source, UsageRecord.price)
-                .where(UsageRecord.service_id.in_(chunk), UsageRecord.invoice_id.is_(None),
+                .where(in_ids(session, UsageRecord.service_id, chunk), UsageRecord.invoice_id.is_(None),
                        UsageRecord.started_at < usage_end(location, run_end))):
             usage[sid].append((uid, source, Decimal(price or 0)))
     charges: dict[int, list[Any]] = defaultdict(list)
     for ch in session.execute(select(Charge.id, Charge.customer_id, Charge.service_id, Charge.description,
                                      Charge.quantity, Charge.unit_price, Charge.vat_rate)
-                              .where(Charge.customer_id.in_(all_ids), Charge.invoice_id.is_(None),
+                              .where(in_ids(session, Charge.customer_id, all_ids), Charge.invoice_id.is_(None),
                                      Charge.charge_on < run_end).order_by(Charge.charge_on, Charge.id)):
         charges[ch.customer_id].append(ch)
     buyers = buyer_snapshots(session, all_ids)
@@ -246,7 +262,7 @@ def compute_batch(session: Session, catalog: Catalog, location: Location, run_st
     for bid in billed_ids:
         lines: list[RatedLine] = []
         due_days, method = None, None
-        for cid in sorted(members[bid], key=lambda c: (c != bid, c)):
+        for cid in members[bid]:
             label = "" if cid == bid else buyers.get(cid, {}).get("name", str(cid))
             for s in per_customer.get(cid, ()):
                 terms = plans_mod.resolve(s.billing_plan, catalog.product_plans.get(s.product_id), catalog.plans,
@@ -363,6 +379,7 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
             return result
     catalog = load_catalog(session)
     billed = billed_customer_map(session)
+    members_of = members_by_billed(billed)
     todo = candidates(session, run_start, run_end, billed, run.id if run else None, location)
     result.customers = len(todo)
     seller = seller_snapshot(session, location)
@@ -372,12 +389,12 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
     done = 0
     try:
         for batch in _chunks(todo, batch_size):
-            drafts = compute_batch(session, catalog, location, run_start, run_end, batch, billed)
             if dry_run:
+                drafts = compute_batch(session, catalog, location, run_start, run_end, batch, billed, members_of)
                 _count(result, drafts, keep=keep_drafts)
             else:
-                _issue_batch(session, location, drafts, run, issued_on, actor_id, seller, series, result,
-                             catalog, run_start, run_end, batch, billed, keep_drafts)
+                _issue_batch(session, location, run, issued_on, actor_id, seller, series, result,
+                             catalog, run_start, run_end, batch, billed, members_of, keep_drafts)
             done += len(batch)
             if progress:
                 progress(done, len(todo))
@@ -407,12 +424,25 @@ def _count(result: RunResult, drafts: list[Draft], keep: bool) -> None:
         result.drafts.extend(drafts)
 
 
-def _issue_batch(session: Session, location: Location, drafts: list[Draft], run: BillingRun, issued_on: date,
+def _issue_batch(session: Session, location: Location, run: BillingRun, issued_on: date,
                  actor_id: int | None, seller: dict, series: Any, result: RunResult, catalog: Catalog,
-                 run_start: date, run_end: date, batch: list[int], billed: dict[int, int], keep: bool) -> None:
-    """Issue one batch in one transaction; a concurrent run that issued some of it first → recompute once."""
+                 run_start: date, run_end: date, batch: list[int], billed: dict[int, int],
+                 members_of: dict[int, list[int]], keep: bool) -> None:
+    """Compute and issue one batch in one transaction.
+
+    The series' counter is locked before the batch is computed: concurrent issuers (a second run of
+    the month, a run of another month) go one after another from their reads on, so the batch is
+    rated from what they committed — no service billed twice for the same days — and customers that
+    a concurrent run of this month invoiced meanwhile are left out. Should the insert still collide
+    (IntegrityError), or a charge be taken by someone else (InvoiceError), the batch is recomputed once.
+    """
     for attempt in (1, 2):
         try:
+            lock_numbers(session, series, issued_on.year)
+            have = set(session.scalars(select(Invoice.customer_id)
+                                       .where(Invoice.run_id == run.id, in_ids(session, Invoice.customer_id, batch))))
+            batch = [c for c in batch if c not in have]
+            drafts = compute_batch(session, catalog, location, run_start, run_end, batch, billed, members_of)
             issue_drafts(session, location, drafts, issued_on=issued_on, run_id=run.id, actor_id=actor_id,
                          seller=seller, series=series)
             session.commit()
@@ -420,10 +450,6 @@ def _issue_batch(session: Session, location: Location, drafts: list[Draft], run:
             session.rollback()
             if attempt == 2:
                 raise
-            have = set(session.scalars(select(Invoice.customer_id).where(Invoice.run_id == run.id,
-                                                                         Invoice.customer_id.in_(batch))))
-            batch = [c for c in batch if c not in have]
-            drafts = compute_batch(session, catalog, location, run_start, run_end, batch, billed)
             continue
         _count(result, drafts, keep)
         return
