@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from mango_billing import ledger
 from mango_billing.models import Charge, Invoice, InvoiceLine, InvoiceSeries, LedgerEntry, UsageRecord
 from mango_billing.numbering import default_series, take_numbers
-from mango_billing.outputs.document import DocumentLine, InvoiceDocument, Party, vat_summary
+from mango_billing.outputs.document import DocumentLine, InvoiceDocument, Party, StatementRow, vat_summary
 from mango_billing.periods import RatedLine, money
 from mango_core.customers.models import BILLING, PERMANENT, Customer, CustomerAddress
 from mango_core.db import Money, utcnow
@@ -505,4 +505,18 @@ def to_document(invoice: Invoice, *, original: Invoice | None = None) -> Invoice
         amount_due=invoice.total + invoice.rounding, payment_method=method,
         original_number=original.number if original else "", original_issued_on=original.issued_on if original else None,
         original_uuid=original.uuid if original else "", reason=invoice.reason or "", uuid=invoice.uuid,
-        vat_payer=invoice.vat_payer)
+        vat_payer=invoice.vat_payer, statement=_statement(invoice))
+
+
+def _statement(invoice: Invoice) -> tuple[StatementRow, ...]:
+    """The itemised call list (výpis hovorů) of the invoice's calls, printed after the invoice."""
+    from sqlalchemy.orm import object_session
+
+    from mango_billing.usage.store import statement_rows
+
+    session = object_session(invoice)
+    if session is None or invoice.id is None:
+        return ()
+    return tuple(StatementRow(occurred_at=row["started_at"], description=row["destination_name"] or "",
+                              counterpart=row["destination"], duration_seconds=int(row["seconds"]),
+                              amount=row["price"]) for row in statement_rows(session, invoice.id))

@@ -86,12 +86,14 @@ class RunResult:
     lines: int = 0
     total: Decimal = ZERO
     drafts: list[Draft] = field(default_factory=list)
+    # usage that could not be priced (no price list, no matching prefix): left for a later run
+    usage_problems: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {"location": self.location_code, "period": self.period_start.strftime("%Y-%m"),
                 "run_id": self.run_id, "dry_run": self.dry_run, "already_done": self.already_done,
                 "customers": self.customers, "invoices": self.invoices, "lines": self.lines,
-                "total": format(self.total, "f")}
+                "total": format(self.total, "f"), "usage_problems": self.usage_problems}
 
 
 def find_location(session: Session, code: str) -> Location:
@@ -178,12 +180,37 @@ def candidates(session: Session, run_start: date, run_end: date, billed: dict[in
     ids.update(session.scalars(select(Charge.customer_id).where(Charge.invoice_id.is_(None),
                                                                 Charge.charge_on < run_end).distinct()))
     ids.update(session.scalars(select(Service.customer_id).join(UsageRecord, UsageRecord.service_id == Service.id)
-                               .where(UsageRecord.invoice_id.is_(None),
+                               .where(UsageRecord.invoice_id.is_(None), UsageRecord.price.is_not(None),
                                       UsageRecord.started_at < usage_end(location, run_end)).distinct()))
     result = {billed.get(cid, cid) for cid in ids}
     if run_id is not None:
         result -= set(session.scalars(select(Invoice.customer_id).where(Invoice.run_id == run_id)))
     return sorted(result)
+
+
+def rate_usage(session: Session, location: Location, run_end: date, *, persist: bool) -> tuple[list[str], Any]:
+    """Collect the plugins' usage counters of the run's month and price every uninvoiced month of usage.
+
+    Rating is per calendar month (free minutes and units belong to a month) and starts from the
+    stored facts, so it may run before every run. Without ``persist`` (a dry run, a preview) it
+    works in a savepoint that the caller rolls back when it has computed (returned second; None
+    when persisting). Returns the problems too: usage that could not be priced stays out of the
+    invoices and is listed there.
+    """
+    from flask import current_app, has_app_context
+
+    from mango_billing.usage.store import collect_counters, month_starts, rate_period
+
+    savepoint = None if persist else session.begin_nested()
+    problems: list[str] = []
+    if has_app_context():
+        collect_counters(session, current_app.extensions["mango"], location.id, add_months(run_end, -1), run_end)
+    oldest = session.scalar(select(func.min(UsageRecord.started_at)).where(UsageRecord.invoice_id.is_(None)))
+    for start in month_starts(oldest, run_end):
+        problems += rate_period(session, start, add_months(start, 1)).problems
+    if persist:
+        session.commit()
+    return problems, savepoint
 
 
 def _price(text: str | None) -> Decimal | None:
@@ -245,6 +272,7 @@ def compute_batch(session: Session, catalog: Catalog, location: Location, run_st
         for uid, sid, source, price in session.execute(
                 select(UsageRecord.id, UsageRecord.service_id, UsageRecord.source, UsageRecord.price)
                 .where(in_ids(session, UsageRecord.service_id, chunk), UsageRecord.invoice_id.is_(None),
+                       UsageRecord.price.is_not(None),  # unpriced usage waits (reported), never billed free
                        UsageRecord.started_at < usage_end(location, run_end))):
             usage[sid].append((uid, source, Decimal(price or 0)))
     charges: dict[int, list[Any]] = defaultdict(list)
@@ -377,6 +405,7 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
         if run.state == "done":
             result.already_done = True
             return result
+    result.usage_problems, usage_savepoint = rate_usage(session, location, run_end, persist=not dry_run)
     catalog = load_catalog(session)
     billed = billed_customer_map(session)
     members_of = members_by_billed(billed)
@@ -412,6 +441,8 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
                         .values(state="done", invoices=count, total=Decimal(total or 0), finished_at=utcnow(),
                                 error=None))
         session.commit()
+    if usage_savepoint is not None:
+        usage_savepoint.rollback()  # a dry run's prices were only for the computation
     return result
 
 

@@ -149,3 +149,33 @@ def test_cli_imports_and_rates(app, db, world, voip, tmp_path):
     assert result.exit_code != 0 and "YYYY-MM" in result.output
     result = runner.invoke(cdr, ["import", str(path), "--location", "NOPE"])
     assert result.exit_code != 0 and "No location" in result.output
+
+
+def test_a_run_rates_the_calls_bills_the_priced_ones_and_attaches_the_statement(app, db, world, voip):
+    from mango_billing.invoices import to_document
+    from mango_billing.models import Invoice
+    from mango_billing.run import run_billing
+
+    with app.app_context(), location_scope(world.loc_a.id):
+        world.loc_a.dic = "CZ27082440"
+        voip.state, voip.activated_on = "active", date(2026, 1, 1)
+        import_cdr(db, CDR)
+        db.commit()
+        preview = run_billing(db, world.loc_a, "2026-04", dry_run=True, issued_on=date(2026, 4, 1))
+        assert preview.invoices == 1
+        # the dry run priced the calls only for its computation
+        assert all(r.price is None for r in db.scalars(select(UsageRecord)))
+
+        result = run_billing(db, world.loc_a, "2026-04", issued_on=date(2026, 4, 1))
+        invoice = db.scalar(select(Invoice).where(Invoice.customer_id == voip.customer_id))
+        usage = [line for line in invoice.lines if line.kind == "usage"]
+        assert sum(line.base for line in usage) == Decimal("4.80")
+        # the call that matches no prefix is neither billed nor free: it waits, reported
+        waiting = db.scalars(select(UsageRecord).where(UsageRecord.invoice_id.is_(None))).all()
+        assert [r.key.split("/")[0] for r in waiting] == ["1700000001.6"] and waiting[0].price is None
+        assert any("match no prefix" in p for p in result.usage_problems)
+        document = to_document(invoice)
+        assert [row.counterpart for row in document.statement] == ["420603123456", "420221000000",
+                                                                  "420221000000", "420221000000"]
+        assert sum(row.amount for row in document.statement) == Decimal("4.80")
+        document.check()

@@ -8,6 +8,8 @@ period, service by service: calls through the product's price list with its free
 through the product's unit prices and free units. Rating again before invoicing gives the same
 prices (it starts from the stored facts every time); invoiced usage is never touched.
 Calls that match no prefix stay unpriced and are reported: they are never billed as free.
+Usage of a product without usage terms keeps the price it came with (a PBX that rates its own
+calls); without one it is reported as unpriced too.
 """
 
 from __future__ import annotations
@@ -172,6 +174,20 @@ class RatingSummary:
     problems: list[str] = field(default_factory=list)
 
 
+def month_starts(oldest: datetime | None, end: date) -> list[date]:
+    """First days of the months from the one holding ``oldest`` (Prague time) up to ``end`` (exclusive)."""
+    if oldest is None:
+        return []
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    local = oldest.astimezone(PRAGUE).date()
+    month, starts = date(local.year, local.month, 1), []
+    while month < end:
+        starts.append(month)
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return starts
+
+
 def _moment(day: date) -> datetime:
     return datetime.combine(day, time(0), PRAGUE).astimezone(UTC)
 
@@ -189,6 +205,17 @@ def rate_period(session: Session, start: date, end: date) -> RatingSummary:
         select(Service.id, Service.product_id).where(Service.id.in_(list(by_service))))}
     terms = {t.product_id: t for t in session.scalars(
         select(ProductUsage).where(ProductUsage.product_id.in_(set(products.values()))))}
+    # free minutes and units already given on an invoice (usage of a month billed in two runs)
+    used_seconds: dict[int, int] = defaultdict(int)
+    used_units: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for service_id, source, unit, detail in session.execute(
+            select(UsageRecord.service_id, UsageRecord.source, UsageRecord.unit, UsageRecord.detail).where(
+                UsageRecord.invoice_id.is_not(None), UsageRecord.service_id.in_(list(by_service)),
+                UsageRecord.started_at >= _moment(start), UsageRecord.started_at < _moment(end))):
+        if source == CDR:
+            used_seconds[service_id] += int((detail or {}).get("free_seconds", 0))
+        else:
+            used_units[service_id, unit] += _decimal((detail or {}).get("free", "0"), "free units used")
     lists: dict[int, PriceList] = {}
     for service_id, items in by_service.items():
         summary.services += 1
@@ -196,9 +223,9 @@ def rate_period(session: Session, start: date, end: date) -> RatingSummary:
         calls = [r for r in items if r.source == CDR]
         others = [r for r in items if r.source != CDR]
         if calls:
-            _rate_calls(session, service_id, calls, term, lists, summary)
+            _rate_calls(session, service_id, calls, term, lists, summary, used_seconds[service_id])
         if others:
-            _rate_counters(service_id, others, term, summary)
+            _rate_counters(service_id, others, term, summary, used_units)
     return summary
 
 
@@ -212,16 +239,20 @@ def _price_list(session: Session, term: ProductUsage | None, cache: dict[int, Pr
 
 
 def _rate_calls(session: Session, service_id: int, calls: list[UsageRecord], term: ProductUsage | None,
-                cache: dict[int, PriceList], summary: RatingSummary) -> None:
+                cache: dict[int, PriceList], summary: RatingSummary, used_seconds: int = 0) -> None:
     pricelist = _price_list(session, term, cache)
     if pricelist is None:
-        for r in calls:
-            r.price = None
-        summary.unpriced += len(calls)
-        summary.problems.append(f"service {service_id}: its product has no call price list "
-                                f"({len(calls)} calls left unpriced)")
+        # no price list of ours: a price the PBX or an import already gave stands
+        unpriced = [r for r in calls if r.price is None]
+        summary.priced += len(calls) - len(unpriced)
+        summary.total += sum((r.price for r in calls if r.price is not None), Decimal("0.00"))
+        if unpriced:
+            summary.unpriced += len(unpriced)
+            summary.problems.append(f"service {service_id}: its product has no call price list "
+                                    f"({len(unpriced)} calls left unpriced)")
         return
-    allowance = FreeAllowance.minutes(term.free_minutes, term.free_groups)
+    allowance = FreeAllowance(max(0, term.free_minutes * 60 - used_seconds),
+                              frozenset(term.free_groups) if term.free_groups is not None else None)
     result = rate_calls([_call_from(r) for r in calls], pricelist, allowance)
     by_key = {r.key: r for r in calls}
     for rated in result.rated:
@@ -243,17 +274,17 @@ def _rate_calls(session: Session, service_id: int, calls: list[UsageRecord], ter
 
 
 def _rate_counters(service_id: int, items: list[UsageRecord], term: ProductUsage | None,
-                   summary: RatingSummary) -> None:
+                   summary: RatingSummary, used_units: dict[tuple[int, str], Decimal]) -> None:
     """Unit price × quantity beyond the free units of the period, consumed in time order."""
     prices = (term.unit_prices if term else {}) or {}
     free_left: dict[str, Decimal] = {}
     for unit, quantity in ((term.free_units if term else {}) or {}).items():
-        free_left[unit] = _decimal(quantity, f"free units of {unit}")
+        free_left[unit] = max(Decimal(0), _decimal(quantity, f"free units of {unit}") - used_units[service_id, unit])
     for r in items:
         if r.unit not in prices:
-            r.price = None
-            summary.unpriced += 1
-            summary.problems.append(f"service {service_id}: no price per {r.unit} for usage from {r.source}")
+            if r.price is None:  # a price the reporting plugin gave stands
+                summary.unpriced += 1
+                summary.problems.append(f"service {service_id}: no price per {r.unit} for usage from {r.source}")
             continue
         free = min(free_left.get(r.unit, Decimal(0)), r.quantity)
         free_left[r.unit] = free_left.get(r.unit, Decimal(0)) - free
