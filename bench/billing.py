@@ -1,13 +1,14 @@
-"""Billing benchmark (issue 4): a billing run, invoice PDF rendering (and, from the lead, bank import).
+"""Billing benchmark (issue 4): a billing run, invoice PDF rendering and a bank statement import.
 
     .venv/bin/python bench/billing.py [--customers 100000] [--backends sqlite,postgresql] [--pdfs 30]
     .venv/bin/python bench/billing.py --measure-only URL   # time again on an already loaded database
 
 Builds each backend from scratch (migrations, the test world, bulk-loaded customers with 1.5
 services each in location PRG — the CRM benchmark's loader), then times ``run_billing`` for one
-month (PDFs excluded) and the rendering of invoice PDFs. Prints one JSON object per backend:
-backend, customers, services, invoices, invoices_per_s, pdf_per_s (goal on PostgreSQL: ≥ 2,000
-invoices/s).
+month (PDFs excluded), the rendering of invoice PDFs and the import of a generated 50,000-line GPC
+statement with matching. Prints one JSON object per backend: backend, customers, services,
+invoices, invoices_per_s, pdf_per_s, import_lines_per_s (goals on PostgreSQL: ≥ 2,000 invoices/s,
+≥ 20,000 lines/s).
 
 ``--measure-only URL`` reuses a database that an earlier full run loaded: it bills the first two
 months after the latest billed one (the run and the engine-only run each need a month nobody has
@@ -119,12 +120,24 @@ def measure(app, loc_id: int, pdfs: int) -> dict:  # noqa: ANN001
             "pdf_per_s": round(len(ids) / pdf_elapsed, 2) if ids else None}
 
 
+def import_speed(app, lines: int) -> int:  # noqa: ANN001
+    """Lines per second of importing a generated GPC statement that pays the customers' symbols.
+
+    Inside the app context, so the plugins' reactions to matched payments (dunning, uniCredit) count.
+    """
+    from mango_billing.payments.benchmark import measure_import
+
+    with app.app_context():
+        return round(measure_import(app.extensions["mango"].db.Session, lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--pdfs", type=int, default=30)
+    parser.add_argument("--import-lines", type=int, default=50_000, help="lines of the generated GPC statement")
     parser.add_argument("--measure-only", metavar="URL", help="time again on an already loaded database")
     args = parser.parse_args()
     if args.measure_only:
@@ -135,7 +148,9 @@ def main() -> None:
         upgrade_all(mango.db.engine, mango.plugins, progress=lambda _l: None)  # a newer migration, if any
         with mango.db.session() as s:
             loc_id = s.scalar(select(Location.id).where(Location.code == "PRG"))
-        print(json.dumps({"backend": mango.db.dialect, **measure(app, loc_id, args.pdfs)}))
+        figures = {"backend": mango.db.dialect, **measure(app, loc_id, args.pdfs)}
+        figures["import_lines_per_s"] = import_speed(app, args.import_lines)
+        print(json.dumps(figures))
         mango.db.dispose()
         return
     for backend in args.backends.split(","):
@@ -145,8 +160,7 @@ def main() -> None:
               file=sys.stderr)
         app, loc_id = prepare(url, args.customers, tmp)
         figures = {"backend": app.extensions["mango"].db.dialect, **measure(app, loc_id, args.pdfs)}
-        # --- import_lines_per_s: the lead adds the bank import measurement here -------------------
-        # figures["import_lines_per_s"] = ...
+        figures["import_lines_per_s"] = import_speed(app, args.import_lines)
         print(json.dumps(figures))
 
 

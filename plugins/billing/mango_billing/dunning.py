@@ -53,7 +53,7 @@ from mango_core import history
 from mango_core.customers.models import Customer
 from mango_core.services import lifecycle
 from mango_core.services.errors import ServiceError
-from mango_core.services.models import ACTIVE, BLOCKED, DEBT, Service
+from mango_core.services.models import ACTIVE, BLOCKED, DEBT, Service, ServiceBlock
 from mango_core.tenancy.models import Location
 
 log = logging.getLogger(__name__)
@@ -578,6 +578,16 @@ def reconnection_fee(session: Session, customer_id: int) -> Decimal:
     return last.fee if last is not None else ZERO
 
 
+def _with_open_debt_block(session: Session, customer_ids: set[int]) -> set[int]:
+    """Those of ``customer_ids`` with an open debt block: open debt blocks are few, customers many."""
+    if not customer_ids:
+        return set()
+    blocked = set(session.scalars(
+        select(Service.customer_id).join(ServiceBlock, ServiceBlock.service_id == Service.id)
+        .where(ServiceBlock.kind == DEBT, ServiceBlock.until.is_(None)).distinct()))
+    return blocked & customer_ids
+
+
 def lift_debt_blocks(session: Session, customer_ids: Iterable[int], today: date | None = None, *,
                      actor: int | None = None) -> list[int]:
     """End the ``debt`` blocks of those customers who owe nothing past the block step any more.
@@ -585,10 +595,14 @@ def lift_debt_blocks(session: Session, customer_ids: Iterable[int], today: date 
     Returns the customers unblocked. Other kinds of block (manual, prepaid) stay as they are.
     """
     today = today or date.today()
+    # one query finds the few customers with an open debt block (a bank import matches thousands)
+    blocked = _with_open_debt_block(session, set(customer_ids))
+    if not blocked:
+        return []
     days, minimum = _block_rule(session)
     unblocked = []
     disputed = disputed_invoice_ids(session)
-    for cid in sorted(set(customer_ids)):
+    for cid in sorted(blocked):
         services = [s for s in live_services(session, cid) if _has_open(s, DEBT)]
         if not services:
             continue

@@ -65,14 +65,15 @@ def mango_invoices_issued(session, location_id: int, invoice_ids: list[int]) -> 
     from sqlalchemy import select
 
     from mango_billing import dunning, prepaid
+    from mango_billing.invoices import in_ids
     from mango_billing.models import Invoice
 
     ids = list(invoice_ids)
     prepaid.on_invoices_issued(session, ids)
     credited = set()
-    for start in range(0, len(ids), 500):
-        credited |= set(session.scalars(select(Invoice.customer_id).where(Invoice.id.in_(ids[start:start + 500]),
-                                                                         Invoice.kind == "credit_note")))
+    for start in range(0, len(ids), 10_000):
+        credited |= set(session.scalars(select(Invoice.customer_id).where(
+            in_ids(session, Invoice.id, ids[start:start + 10_000]), Invoice.kind == "credit_note")))
     if credited:
         dunning.lift_debt_blocks(session, credited)
 
@@ -83,14 +84,15 @@ def mango_payments_matched(session, location_id: int, payment_ids: list[int]) ->
     from sqlalchemy import select
 
     from mango_billing import dunning, prepaid
+    from mango_billing.invoices import in_ids
     from mango_billing.models import Payment
 
     ids = list(payment_ids)
     prepaid.on_payments_matched(session, ids)
     customers = set()
-    for start in range(0, len(ids), 500):
-        customers |= set(session.scalars(select(Payment.customer_id).where(Payment.id.in_(ids[start:start + 500]),
-                                                                          Payment.customer_id.is_not(None))))
+    for start in range(0, len(ids), 10_000):  # one array parameter on PostgreSQL; SQLite's limit is 32,766
+        customers |= set(session.scalars(select(Payment.customer_id).where(
+            in_ids(session, Payment.id, ids[start:start + 10_000]), Payment.customer_id.is_not(None))))
     if customers:
         dunning.lift_debt_blocks(session, customers)
 

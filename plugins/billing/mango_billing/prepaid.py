@@ -355,10 +355,13 @@ def topup(session: Session, customer: Customer, amount: Any, method: str, paymen
 
 def on_payments_matched(session: Session, payment_ids: list[int], on: date | None = None) -> list[int]:
     """Top-ups that arrived (the ``mango_payments_matched`` reaction): book if the import did not, settle."""
+    from mango_billing.invoices import in_ids
+
     customers = []
-    for chunk_start in range(0, len(payment_ids), 500):
-        chunk = payment_ids[chunk_start:chunk_start + 500]
-        for payment in session.scalars(select(Payment).where(Payment.id.in_(chunk), Payment.target == "prepaid",
+    for chunk_start in range(0, len(payment_ids), 10_000):  # SQLite allows 32,766 parameters
+        chunk = payment_ids[chunk_start:chunk_start + 10_000]
+        for payment in session.scalars(select(Payment).where(in_ids(session, Payment.id, chunk),
+                                                             Payment.target == "prepaid",
                                                              Payment.customer_id.is_not(None), Payment.amount > 0)):
             customer = session.get(Customer, payment.customer_id)
             topup(session, customer, payment.amount, "bank", payment.id, on=payment.received_on)

@@ -19,11 +19,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mango_billing.bank import BankMovement, BankStatement
 from mango_billing.bank.gpc_writer import write_gpc
+from mango_billing.models import Payment
 from mango_billing.payments.importer import import_statement
 from mango_core.customers.models import Customer
 from mango_core.tenancy.context import location_scope
@@ -59,11 +60,11 @@ def _prepare(url: str, lines: int) -> Callable[[], Session]:
     return mango.db.Session
 
 
-def statement_for(symbols: list[str], lines: int) -> bytes:
-    """A GPC statement of ``lines`` incoming payments paying ``symbols`` in turn."""
+def statement_for(symbols: list[str], lines: int, first_id: int = 1_000_000) -> bytes:
+    """A GPC statement of ``lines`` incoming payments paying ``symbols`` in turn (bank ids from ``first_id``)."""
     start = date(2024, 1, 1)
     movements = tuple(
-        BankMovement(bank_id=str(1_000_000 + i), booked=start + timedelta(days=i % 28),
+        BankMovement(bank_id=str(first_id + i), booked=start + timedelta(days=i % 28),
                      amount=Decimal(100 + i % 900) + Decimal("0.50"), currency="CZK",
                      counter_account=f"{1_000_000 + i % 50_000}/0800", counter_name=None,
                      variable_symbol=symbols[i % len(symbols)], constant_symbol="308", specific_symbol=None,
@@ -87,7 +88,9 @@ def measure_import(url_or_session_factory: str | Callable[[], Session], lines: i
             if s.scalar(select(BankAccount.id).where(BankAccount.account_number == BENCH_ACCOUNT)) is None:
                 s.add(BankAccount(label="bench", account_number=BENCH_ACCOUNT, iban="CZ6520100000002400222222"))
                 s.commit()
-        data = statement_for(symbols, lines)
+            # new bank ids on every measurement of the same database (a repeat would be all duplicates)
+            done = s.scalar(select(func.count()).select_from(Payment))
+        data = statement_for(symbols, lines, first_id=1_000_000 + done)
         started = time.perf_counter()
         summary = import_statement(s, location_id, data, "bench.gpc")
         s.commit()
