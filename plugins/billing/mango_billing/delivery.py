@@ -206,8 +206,7 @@ def render_files(session: Session, invoice: Invoice, formats: Sequence[str] = FO
     from mango_billing.outputs.html import render_invoice_pdf
     from mango_billing.outputs.isdoc import isdoc_xml
 
-    original = session.get(Invoice, invoice.original_id) if invoice.original_id else None
-    doc = to_document(invoice, original=original)
+    doc = to_document(invoice)
     stem = file_stem(invoice.number)
     files = []
     if "pdf" in formats:

@@ -13,6 +13,7 @@ answer 404); every change is a POST with a CSRF token.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -46,6 +47,20 @@ def _actor() -> int | None:
 def _checked_post() -> None:
     if not CsrfForm().validate_on_submit():
         abort(400)
+
+
+def _save(change: Callable[[], object], back: str, done: str, failed: Callable[[str], str] | None = None):  # noqa: ANN202
+    """Make a dunning change: commit and say ``done``, or roll back and say why; then back to ``back``."""
+    session = db()
+    try:
+        change()
+    except dunning.DunningError as exc:
+        session.rollback()
+        flash(failed(str(exc)) if failed else str(exc), "danger")
+        return redirect(url_for(back)), 303
+    session.commit()
+    flash(done, "success")
+    return redirect(url_for(back))
 
 
 def _action_labels() -> dict[str, str]:
@@ -118,65 +133,33 @@ def _step_values() -> dict[str, str]:
 @permission_required(MANAGE)
 def step_create():  # noqa: ANN201
     _checked_post()
-    session = db()
-    try:
-        dunning.save_step(session, **_step_values())
-    except dunning.DunningError as exc:
-        session.rollback()
-        flash(_("The step was not saved: %(error)s", error=str(exc)), "danger")
-        return redirect(url_for(".steps")), 303
-    session.commit()
-    flash(_("Dunning step saved."), "success")
-    return redirect(url_for(".steps"))
+    return _save(lambda: dunning.save_step(db(), **_step_values()), ".steps", _("Dunning step saved."),
+                 lambda error: _("The step was not saved: %(error)s", error=error))
 
 
 @bp.post("/steps/<int:step_id>")
 @permission_required(MANAGE)
 def step_update(step_id: int):  # noqa: ANN201
     _checked_post()
-    session = db()
     step = _step_or_404(step_id)
-    try:
-        dunning.save_step(session, step=step, **_step_values())
-    except dunning.DunningError as exc:
-        session.rollback()
-        flash(_("The step was not saved: %(error)s", error=str(exc)), "danger")
-        return redirect(url_for(".steps")), 303
-    session.commit()
-    flash(_("Dunning step saved."), "success")
-    return redirect(url_for(".steps"))
+    return _save(lambda: dunning.save_step(db(), step=step, **_step_values()), ".steps", _("Dunning step saved."),
+                 lambda error: _("The step was not saved: %(error)s", error=error))
 
 
 @bp.post("/steps/<int:step_id>/delete")
 @permission_required(MANAGE)
 def step_delete(step_id: int):  # noqa: ANN201
     _checked_post()
-    session = db()
-    try:
-        dunning.delete_step(session, _step_or_404(step_id))
-    except dunning.DunningError as exc:
-        session.rollback()
-        flash(_("The step was not deleted: %(error)s", error=str(exc)), "danger")
-        return redirect(url_for(".steps")), 303
-    session.commit()
-    flash(_("Dunning step deleted."), "success")
-    return redirect(url_for(".steps"))
+    step = _step_or_404(step_id)
+    return _save(lambda: dunning.delete_step(db(), step), ".steps", _("Dunning step deleted."),
+                 lambda error: _("The step was not deleted: %(error)s", error=error))
 
 
 @bp.post("/steps/defaults")
 @permission_required(MANAGE)
 def step_defaults():  # noqa: ANN201
     _checked_post()
-    session = db()
-    try:
-        dunning.create_default_steps(session)
-    except dunning.DunningError as exc:
-        session.rollback()
-        flash(str(exc), "danger")
-        return redirect(url_for(".steps")), 303
-    session.commit()
-    flash(_("The usual dunning steps were created."), "success")
-    return redirect(url_for(".steps"))
+    return _save(lambda: dunning.create_default_steps(db()), ".steps", _("The usual dunning steps were created."))
 
 
 @bp.get("/terminations")
@@ -209,34 +192,19 @@ def dispute_open():  # noqa: ANN201
     if invoice is None:
         flash(_("No invoice with this number in this location."), "danger")
         return redirect(url_for(".disputes")), 303
-    try:
-        dunning.open_dispute(session, invoice, request.form.get("reason", ""), actor=_actor())
-    except dunning.DunningError as exc:
-        session.rollback()
-        flash(str(exc), "danger")
-        return redirect(url_for(".disputes")), 303
-    session.commit()
-    flash(_("The invoice is disputed: dunning leaves it alone."), "success")
-    return redirect(url_for(".disputes"))
+    return _save(lambda: dunning.open_dispute(session, invoice, request.form.get("reason", ""), actor=_actor()),
+                 ".disputes", _("The invoice is disputed: dunning leaves it alone."))
 
 
 @bp.post("/disputes/<int:dispute_id>/resolve")
 @permission_required(MANAGE)
 def dispute_resolve(dispute_id: int):  # noqa: ANN201
     _checked_post()
-    session = db()
-    dispute = session.get(InvoiceDispute, dispute_id)
+    dispute = db().get(InvoiceDispute, dispute_id)
     if dispute is None:
         abort(404)
-    try:
-        dunning.resolve_dispute(session, dispute, actor=_actor(), note=request.form.get("note"))
-    except dunning.DunningError as exc:
-        session.rollback()
-        flash(str(exc), "danger")
-        return redirect(url_for(".disputes")), 303
-    session.commit()
-    flash(_("The dispute is resolved."), "success")
-    return redirect(url_for(".disputes"))
+    return _save(lambda: dunning.resolve_dispute(db(), dispute, actor=_actor(), note=request.form.get("note")),
+                 ".disputes", _("The dispute is resolved."))
 
 
 # --- a customer's uniCredit and never-block ---------------------------------------------------

@@ -135,20 +135,24 @@ def invoice_credit_note(invoice_id: int):  # noqa: ANN201
     return redirect(url_for(".invoice_detail", invoice_id=note.id))
 
 
+def _download(invoice_id: int, render, mimetype: str, extension: str, disposition: str):  # noqa: ANN001, ANN202
+    """The invoice's file made by ``render(document)``; incomplete data go back to the invoice with the reason."""
+    invoice = _invoice(invoice_id)
+    try:
+        content = render(to_document(invoice))
+    except ValueError as exc:  # InvoiceRenderError / IsdocError / DocumentError: the location's data are incomplete
+        flash(str(exc), "danger")
+        return redirect(url_for(".invoice_detail", invoice_id=invoice.id))
+    return Response(content, mimetype=mimetype,
+                    headers={"Content-Disposition": f'{disposition}; filename="{invoice.number}.{extension}"'})
+
+
 @bp.get("/invoices/<int:invoice_id>/pdf")
 @permission_required("billing.invoices.view")
 def invoice_pdf(invoice_id: int):  # noqa: ANN201
     from mango_billing.outputs.html import render_invoice_pdf
 
-    invoice = _invoice(invoice_id)
-    original = db().get(Invoice, invoice.original_id) if invoice.original_id else None
-    try:
-        pdf = render_invoice_pdf(to_document(invoice, original=original))
-    except ValueError as exc:  # InvoiceRenderError / DocumentError: the location's data are incomplete
-        flash(str(exc), "danger")
-        return redirect(url_for(".invoice_detail", invoice_id=invoice.id))
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{invoice.number}.pdf"'})
+    return _download(invoice_id, render_invoice_pdf, "application/pdf", "pdf", "inline")
 
 
 @bp.get("/invoices/<int:invoice_id>/isdoc")
@@ -156,15 +160,7 @@ def invoice_pdf(invoice_id: int):  # noqa: ANN201
 def invoice_isdoc(invoice_id: int):  # noqa: ANN201
     from mango_billing.outputs.isdoc import isdoc_xml
 
-    invoice = _invoice(invoice_id)
-    original = db().get(Invoice, invoice.original_id) if invoice.original_id else None
-    try:
-        xml = isdoc_xml(to_document(invoice, original=original))
-    except ValueError as exc:  # IsdocError / DocumentError: the location's data are incomplete
-        flash(str(exc), "danger")
-        return redirect(url_for(".invoice_detail", invoice_id=invoice.id))
-    return Response(xml, mimetype="application/xml",
-                    headers={"Content-Disposition": f'attachment; filename="{invoice.number}.isdoc"'})
+    return _download(invoice_id, isdoc_xml, "application/xml", "isdoc", "attachment")
 
 
 @bp.get("/runs/")

@@ -477,7 +477,15 @@ def _party(data: dict[str, Any]) -> Party:
 
 
 def to_document(invoice: Invoice, *, original: Invoice | None = None) -> InvoiceDocument:
-    """The issued invoice as the outputs' frozen :class:`InvoiceDocument`."""
+    """The issued invoice as the outputs' frozen :class:`InvoiceDocument`.
+
+    A credit note names its original; it is read from the invoice's session unless given.
+    """
+    if original is None and invoice.original_id is not None:
+        from sqlalchemy.orm import object_session
+
+        session = object_session(invoice)
+        original = session.get(Invoice, invoice.original_id) if session is not None else None
     lines = tuple(DocumentLine(description=ln.description, quantity=ln.quantity, unit=ln.unit,
                                unit_price=ln.unit_price, vat_rate=ln.vat_rate, base=ln.base, vat=ln.vat,
                                total=ln.total) for ln in invoice.lines)
