@@ -155,7 +155,6 @@ def load(session: Session, locations: list[Location], today: date | None = None)
 
 def load_catalogue(session: Session, summary: DemoSummary) -> None:
     """Plans, products' plans and the VoIP usage terms of the scope's partner (once per partner)."""
-    from mango_billing.plan_views import plan_of, set_product_plan
 
     existing = {p.code: p for p in session.scalars(select(BillingPlan))}
     for values in PLANS:
@@ -165,8 +164,8 @@ def load_catalogue(session: Session, summary: DemoSummary) -> None:
     products = {p.code: p for p in session.scalars(select(Product).where(Product.code.in_(list(PRODUCT_PLANS))))}
     for product_code, plan_code in PRODUCT_PLANS.items():
         product = products.get(product_code)
-        if product is not None and plan_of(product) is None:
-            set_product_plan(session, product, existing[plan_code].id)
+        if product is not None and plans.product_plan_id(product) is None:
+            plans.set_product_plan(session, product, existing[plan_code].id)
             summary.product_plans += 1
     record = session.scalar(select(PriceListRecord).where(PriceListRecord.code == PRICE_LIST_CODE))
     if record is None:

@@ -62,26 +62,20 @@ def export_command(location_code: str, period: str, out: str, formats: str) -> N
     """Export the PDFs and ISDOC files of the documents issued in a month into a zip."""
     from pathlib import Path
 
-    from sqlalchemy import select
-
+    from mango_billing.cli import location_id
     from mango_billing.delivery import DeliveryError, export_zip, parse_formats, period_invoice_ids
     from mango_core.tenancy import location_scope
-    from mango_core.tenancy.models import Location
 
     mango: Any = current_app.extensions["mango"]
-    with mango.db.session() as session:
-        location = session.scalar(select(Location).where(Location.code == location_code))
-    if location is None:
-        raise click.BadParameter(f"no location with code {location_code!r}", param_hint="--location")
-    if not mango.is_active("billing", location.id):
-        raise click.ClickException(f"the billing module is not enabled in {location.code}")
+    code = location_code.strip().upper()
+    scope = location_scope(location_id(mango, code))
     target = Path(out)
     partial = target.with_name(target.name + ".part")  # a failed export leaves no half zip behind
     try:
         chosen = parse_formats(formats)
-        with location_scope(location.id), mango.db.session() as session:
+        with scope, mango.db.session() as session:
             total = len(period_invoice_ids(session, period))
-            with click.progressbar(length=max(total, 1), label=f"Export {location.code} {period}",
+            with click.progressbar(length=max(total, 1), label=f"Export {code} {period}",
                                    file=click.get_text_stream("stderr"), show_pos=True) as bar:
                 state = {"done": 0}
 
@@ -94,4 +88,4 @@ def export_command(location_code: str, period: str, out: str, formats: str) -> N
     except DeliveryError as exc:
         partial.unlink(missing_ok=True)
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{location.code} {period}: {result.documents} documents, {len(result.files)} files -> {target}")
+    click.echo(f"{code} {period}: {result.documents} documents, {len(result.files)} files -> {target}")

@@ -113,23 +113,16 @@ def mango_cli(cli: click.Group) -> None:  # noqa: ARG001 - adds to the billing g
 def dunning_command(location_code: str, dry_run: bool, on: Any) -> None:
     """Dun overdue invoices of location CODE: reminders, blocks, termination proposals."""
     from flask import current_app
-    from sqlalchemy import select
 
     from mango_billing import dunning
+    from mango_billing.cli import location_id
     from mango_core.tenancy import location_scope
-    from mango_core.tenancy.models import Location
 
     mango = current_app.extensions["mango"]
     today = on.date() if on else date.today()
     if on and not dry_run and today != date.today():
         raise click.UsageError("--date is for --dry-run only: dunning acts as of today")
-    with mango.db.session() as session:
-        location = session.scalar(select(Location).where(Location.code == location_code))
-    if location is None:
-        raise click.BadParameter(f"no location with code {location_code!r}", param_hint="--location")
-    if not mango.is_active("billing", location.id):
-        raise click.ClickException(f"the billing module is not enabled in {location.code}")
-    with location_scope(location.id), mango.db.session() as session:
+    with location_scope(location_id(mango, location_code)), mango.db.session() as session:
         proposals, result = dunning.run(session, today, dry_run=dry_run)
         for p in proposals:
             numbers = ", ".join(i.number for i in p.invoices)

@@ -72,16 +72,16 @@ def mango_menu_items() -> list[MenuItem]:
 @with_appcontext
 def run_command(location_code: str, period: str, dry_run: bool, batch_size: int, as_json: bool) -> None:
     """Bill a month in a location: rate services, issue invoices (idempotent; an interrupted run continues)."""
-    from mango_billing.run import RunError, find_location, period_bounds, run_billing
-    from mango_core.tenancy.context import location_scope, operator_scope
+    from mango_billing.cli import location_id as billing_location
+    from mango_billing.run import RunError, period_bounds, run_billing
+    from mango_core.tenancy.context import location_scope
 
     mango = current_app.extensions["mango"]
     try:
         period_bounds(period)
-        with operator_scope(), mango.db.session() as s:
-            location_id = find_location(s, location_code).id
     except RunError as exc:
         raise click.ClickException(str(exc)) from exc
+    location_id = billing_location(mango, location_code)
     with location_scope(location_id), mango.db.session() as session:
         from mango_core.tenancy.models import Location
 

@@ -50,14 +50,15 @@ def mango_template_slot(slot: str, context: dict[str, Any]) -> str | None:
     from markupsafe import Markup
 
     from mango_billing.models import BillingPlan
-    from mango_billing.plan_views import VIEW, plan_of
+    from mango_billing.plan_views import VIEW
+    from mango_billing.plans import product_plan_id
     from mango_core.web.access import has_permission
     from mango_core.web.request import db
 
     if not has_permission(VIEW):
         return None
     product = context["product"]
-    plan_id = plan_of(product)
+    plan_id = product_plan_id(product)
     plan = db().get(BillingPlan, plan_id) if plan_id is not None else None
     # a missing or inactive plan is billed by the default terms (mango_billing.plans): say "none" then
     name = f"{plan.code} – {plan.name}" if plan is not None and plan.is_active else _("— none —")

@@ -1,9 +1,7 @@
 """Opcare pages of billing plans: list, create, edit, remove (or deactivate), and a product's plan.
 
 Plans are the partner's (shared by its locations, like products). Every change is a POST with a
-CSRF token. The small validated create/update/remove functions below work on the model directly;
-they duplicate what ``mango_billing.plans`` offers as the plugin's service API and should be
-merged into it (see ``plan_values``, ``create_plan``, ``update_plan``, ``remove_plan``).
+CSRF token; validation and changes are ``mango_billing.plans``'s (the plugin's service API).
 
 A product's plan is stored in the core's ``Product.billing_plan`` JSON as ``{"plan_id": N}``
 through the catalogue's own service function (so the product's history records the change).
@@ -12,7 +10,6 @@ The core product form has no hook for a plugin's field, hence the page "Billing 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -20,18 +17,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from mango_billing.models import BLOCKED_RULES, PAYMENT_METHODS, PERIODS, BillingPlan
+from mango_billing import plans as plan_service
+from mango_billing.models import PAYMENT_METHODS, BillingPlan
 from mango_core.auth.access import permission_required
 from mango_core.catalog import service as catalog
 from mango_core.catalog.models import Product
-from mango_core.services.models import Service
-from mango_core.tenancy.context import current_scope, location_scope
-from mango_core.tenancy.validators import N_, InvalidValue
+from mango_core.tenancy.validators import InvalidValue
 from mango_core.web.access import has_permission
 from mango_core.web.forms import form_error, options
 from mango_core.web.request import db
@@ -39,10 +34,6 @@ from mango_core.web.request import db
 bp = Blueprint("billing_plans", __name__, url_prefix="/billing/plans", template_folder="templates")
 
 VIEW, MANAGE = "billing.plans.view", "billing.plans.manage"
-
-
-class PlanError(InvalidValue):
-    """A plan's field is wrong; the message names what was expected (translated in a request)."""
 
 
 def period_labels() -> dict[str, Any]:
@@ -59,126 +50,6 @@ def payment_method_labels() -> dict[str, Any]:
     return {"bank_transfer": _l("bank transfer"), "standing_order": _l("standing order"), "sipo": _l("SIPO"),
             "direct_debit": _l("direct debit"), "cash": _l("cash"), "card": _l("card"),
             "prepaid": _l("uniCredit (prepaid)"), "bank": _l("bank")}
-
-
-# --- validation and changes (duplicated by mango_billing.plans: merge there) -----------------------
-
-
-def _whole(raw: Any, field: str, low: int, high: int) -> int:
-    text = str(raw).strip() if raw is not None else ""
-    if not re.fullmatch(r"-?[0-9]{1,6}", text):  # ASCII digits only: str.isdigit() accepts "²"
-        raise PlanError(N_("Enter a whole number from %(low)d to %(high)d."), field=field, low=low, high=high)
-    value = int(text)
-    if not low <= value <= high:
-        raise PlanError(N_("Enter a whole number from %(low)d to %(high)d."), field=field, low=low, high=high)
-    return value
-
-
-def _choice(raw: Any, field: str, allowed: tuple[str, ...] | dict[str, int]) -> str:
-    if raw not in allowed:
-        raise PlanError(N_("Choose one of the offered values."), field=field)
-    return str(raw)
-
-
-def _flag(raw: Any) -> bool:
-    return raw in (True, "y", "yes", "on", "1", 1, "true")
-
-
-def plan_values(session: Session, data: dict[str, Any], plan_id: int | None = None) -> dict[str, Any]:
-    """Validated column values of a plan from form data; raises :class:`PlanError` naming the field."""
-    code = str(data.get("code") or "").strip().upper()
-    if not code or len(code) > 30 or any(c.isspace() for c in code):
-        raise PlanError(N_("A code has 1 to 30 characters without spaces."), field="code")
-    name = str(data.get("name") or "").strip()
-    if not name or len(name) > 100:
-        raise PlanError(N_("A name has 1 to 100 characters."), field="name")
-    values = {
-        "code": code,
-        "name": name,
-        "period": _choice(data.get("period"), "period", PERIODS),
-        "in_advance": _flag(data.get("in_advance")),
-        "billing_day": _whole(data.get("billing_day"), "billing_day", 1, 28),
-        "due_days": _whole(data.get("due_days"), "due_days", 0, 365),
-        "prorate": _flag(data.get("prorate")),
-        "blocked_rule": _choice(data.get("blocked_rule"), "blocked_rule", BLOCKED_RULES),
-        "payment_method": _choice(data.get("payment_method"), "payment_method", PAYMENT_METHODS),
-    }
-    # the partner filter of the session guard keeps this check within the partner's own plans
-    other = session.scalar(select(BillingPlan.id).where(BillingPlan.code == code))
-    if other is not None and other != plan_id:
-        raise PlanError(N_("Code %(code)s belongs to another plan."), field="code", code=code)
-    return values
-
-
-def create_plan(session: Session, data: dict[str, Any]) -> BillingPlan:
-    plan = BillingPlan(**plan_values(session, data), is_active=True)
-    session.add(plan)
-    session.flush()
-    return plan
-
-
-def update_plan(session: Session, plan: BillingPlan, data: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Change a plan; returns the changed fields as ``(before, after)``."""
-    values = plan_values(session, data, plan.id)
-    if "is_active" in data:
-        values["is_active"] = _flag(data["is_active"])
-    changes = {k: (getattr(plan, k), v) for k, v in values.items() if getattr(plan, k) != v}
-    for key, (_before, after) in changes.items():
-        setattr(plan, key, after)
-    session.flush()
-    return changes
-
-
-def plan_of(product: Product) -> int | None:
-    """The plan id stored in a product's ``billing_plan`` JSON, or None (other shapes are ignored)."""
-    value = product.billing_plan
-    if isinstance(value, dict) and isinstance(value.get("plan_id"), int):
-        return value["plan_id"]
-    return None
-
-
-def plan_usage(session: Session, plan: BillingPlan) -> dict[str, int]:
-    """How many products of the partner and services in its locations name the plan."""
-    products = session.scalar(select(func.count(Product.id))
-                              .where(Product.billing_plan["plan_id"].as_integer() == plan.id)) or 0
-    # services are per location: read (never write) all of the partner's locations, as the
-    # catalogue's history does; the guard still filters the statement to them
-    with location_scope(current_scope().write_location_id, also_read=catalog.history_location_ids(session)):
-        services = session.scalar(select(func.count(Service.id))
-                                  .where(Service.billing_plan["plan_id"].as_integer() == plan.id)) or 0
-    return {"products": products, "services": services}
-
-
-def remove_plan(session: Session, plan: BillingPlan) -> str:
-    """Delete a plan nobody uses; deactivate one in use (it stays valid for what names it)."""
-    usage = plan_usage(session, plan)
-    if usage["products"] or usage["services"]:
-        plan.is_active = False
-        session.flush()
-        return "deactivated"
-    session.delete(plan)
-    session.flush()
-    return "deleted"
-
-
-def set_product_plan(session: Session, product: Product, plan_id: Any, *, actor: int | None = None) -> bool:
-    """Store ``{"plan_id": N}`` (or nothing) on a product; True when it changed."""
-    if plan_id in (None, "", "0", 0):
-        value = None
-    else:
-        try:
-            plan = session.get(BillingPlan, int(plan_id))
-        except (TypeError, ValueError):
-            plan = None
-        if plan is None:
-            raise PlanError(N_("Choose one of the offered values."), field="plan_id")
-        if not plan.is_active and plan_of(product) != plan.id:
-            raise PlanError(N_("Plan %(code)s is not active."), field="plan_id", code=plan.code)
-        value = {"plan_id": plan.id}
-    if product.billing_plan == value:
-        return False
-    catalog.update_product(session, product, billing_plan=value, actor=actor)
-    return True
 
 
 # --- forms ------------------------------------------------------------------------------------------
@@ -252,7 +123,7 @@ def index():  # noqa: ANN201
     plans = list(session.scalars(select(BillingPlan).order_by(BillingPlan.is_active.desc(), BillingPlan.code)))
     counts: dict[int, int] = {}
     for product in catalog.list_products(session):
-        plan_id = plan_of(product)
+        plan_id = plan_service.product_plan_id(product)
         if plan_id is not None:
             counts[plan_id] = counts.get(plan_id, 0) + 1
     return render_template("billing/screens_plans.html", plans=plans, counts=counts, periods=period_labels(),
@@ -267,8 +138,8 @@ def new():  # noqa: ANN201
     if form.validate_on_submit():
         session = db()
         try:
-            plan = create_plan(session, _form_data(form, with_active=False))
-        except PlanError as exc:
+            plan = plan_service.create_plan(session, _form_data(form, with_active=False))
+        except plan_service.PlanError as exc:
             session.rollback()
             form_error(form, exc)
         else:
@@ -288,15 +159,15 @@ def edit(plan_id: int):  # noqa: ANN201
     if request.method == "POST" and form.validate_on_submit():
         session = db()
         try:
-            changes = update_plan(session, plan, _form_data(form, with_active=True))
-        except PlanError as exc:
+            changes = plan_service.update_plan(session, plan, _form_data(form, with_active=True))
+        except plan_service.PlanError as exc:
             session.rollback()
             form_error(form, exc)
         else:
             session.commit()
             flash(_("Saved.") if changes else _("Nothing changed."), "success" if changes else "info")
             return redirect(url_for(".index"))
-    return render_template("billing/screens_plan_form.html", form=form, plan=plan, usage=plan_usage(db(), plan),
+    return render_template("billing/screens_plan_form.html", form=form, plan=plan, usage=plan_service.plan_usage(db(), plan),
                            confirm=ConfirmForm(), can_manage=has_permission(MANAGE)), 400 if form.errors else 200
 
 
@@ -308,7 +179,7 @@ def remove(plan_id: int):  # noqa: ANN201
         abort(400)
     session = db()
     code = plan.code
-    outcome = remove_plan(session, plan)
+    outcome = plan_service.remove_plan(session, plan)
     session.commit()
     if outcome == "deleted":
         flash(_("Billing plan %(code)s deleted.", code=code), "success")
@@ -322,7 +193,7 @@ def remove(plan_id: int):  # noqa: ANN201
 def products():  # noqa: ANN201
     session = db()
     plans = {p.id: p for p in session.scalars(select(BillingPlan))}
-    rows = [(product, plans.get(plan_of(product) or 0)) for product in catalog.list_products(session)]
+    rows = [(product, plans.get(plan_service.product_plan_id(product) or 0)) for product in catalog.list_products(session)]
     return render_template("billing/screens_products.html", rows=rows, can_manage=has_permission(MANAGE))
 
 
@@ -335,14 +206,14 @@ def product_plan(product_id: int):  # noqa: ANN201
         abort(404)
     if request.method == "POST" and not has_permission(MANAGE):
         abort(403)
-    current = plan_of(product)
+    current = plan_service.product_plan_id(product)
     form = ProductPlanForm(plan_id=str(current or ""))
     plans = session.scalars(select(BillingPlan).where((BillingPlan.is_active.is_(True)) | (BillingPlan.id == current))
                             .order_by(BillingPlan.code))
     form.plan_id.choices = options([("", _("— none —")), *((str(p.id), f"{p.code} – {p.name}") for p in plans)])
     if request.method == "POST" and form.validate_on_submit():
         try:
-            changed = set_product_plan(session, product, form.plan_id.data, actor=_actor())
+            changed = plan_service.set_product_plan(session, product, form.plan_id.data, actor=_actor())
         except InvalidValue as exc:
             session.rollback()
             form_error(form, exc)

@@ -9,120 +9,158 @@ the same way (the run must not stop on one stale reference).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mango_billing.models import BLOCKED_RULES, PAYMENT_METHODS, PERIODS, BillingPlan
 from mango_billing.periods import Terms
+from mango_core.catalog import service as catalog
+from mango_core.catalog.models import Product
+from mango_core.services.models import Service
+from mango_core.tenancy.context import current_scope, location_scope
+from mango_core.tenancy.validators import N_, InvalidValue
 
 DEFAULT_TERMS = Terms()
-FIELDS = ("code", "name", "period", "in_advance", "billing_day", "due_days", "prorate", "blocked_rule",
-          "payment_method")
 
 
-class PlanError(ValueError):
-    """Invalid plan data; ``field`` names the offending field."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class PlanError(InvalidValue):
+    """A plan's field is wrong; the message names what was expected (translated in a request)."""
 
 
-def _int(data: dict[str, Any], name: str, low: int, high: int) -> int:
-    value = data.get(name)
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise PlanError(f"{name}: enter a whole number from {low} to {high}, not {value!r}", name) from None
-    if not low <= number <= high:
-        raise PlanError(f"{name}: {number} is not between {low} and {high}", name)
-    return number
+def _whole(raw: Any, field: str, low: int, high: int) -> int:
+    text = str(raw).strip() if raw is not None else ""
+    if not re.fullmatch(r"-?[0-9]{1,6}", text):  # ASCII digits only: str.isdigit() accepts "²"
+        raise PlanError(N_("Enter a whole number from %(low)d to %(high)d."), field=field, low=low, high=high)
+    value = int(text)
+    if not low <= value <= high:
+        raise PlanError(N_("Enter a whole number from %(low)d to %(high)d."), field=field, low=low, high=high)
+    return value
 
 
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
+def _choice(raw: Any, field: str, allowed: tuple[str, ...]) -> str:
+    if raw not in allowed:
+        raise PlanError(N_("Choose one of the offered values."), field=field)
+    return str(raw)
 
 
-def clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """Validated plan fields (``partial``: only those given)."""
+def _flag(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    return str(raw).strip().lower() in ("1", "true", "yes", "on", "y")
+
+
+# a field left out of a new plan takes this value (the CLI, demo data and tests give only some)
+DEFAULTS = {"period": "monthly", "in_advance": True, "billing_day": 1, "due_days": 14, "prorate": True,
+            "blocked_rule": "bill", "payment_method": "bank_transfer"}
+
+
+def clean(session: Session, data: dict[str, Any], plan_id: int | None = None, *,
+          partial: bool = False) -> dict[str, Any]:
+    """Validated column values from form or API data; raises :class:`PlanError` naming the field.
+
+    ``partial``: only the fields given (a change); otherwise missing fields take :data:`DEFAULTS`.
+    """
+    data = data if partial else {**DEFAULTS, **{k: v for k, v in data.items() if v is not None}}
     out: dict[str, Any] = {}
-
-    def given(name: str) -> bool:
-        return not partial or name in data
-
-    if given("code"):
+    if "code" in data or not partial:
         code = str(data.get("code") or "").strip().upper()
-        if not code or len(code) > 30 or not all(ch.isalnum() or ch in "-_" for ch in code):
-            raise PlanError("code: 1 to 30 letters, digits, '-' or '_'", "code")
+        if not code or len(code) > 30 or any(c.isspace() for c in code):
+            raise PlanError(N_("A code has 1 to 30 characters without spaces."), field="code")
+        # the partner filter of the session guard keeps this check within the partner's own plans
+        other = session.scalar(select(BillingPlan.id).where(BillingPlan.code == code))
+        if other is not None and other != plan_id:
+            raise PlanError(N_("Code %(code)s belongs to another plan."), field="code", code=code)
         out["code"] = code
-    if given("name"):
+    if "name" in data or not partial:
         name = str(data.get("name") or "").strip()
         if not name or len(name) > 100:
-            raise PlanError("name: 1 to 100 characters", "name")
+            raise PlanError(N_("A name has 1 to 100 characters."), field="name")
         out["name"] = name
-    if given("period"):
-        period = data.get("period") or "monthly"
-        if period not in PERIODS:
-            raise PlanError(f"period: one of {', '.join(PERIODS)}, not {period!r}", "period")
-        out["period"] = period
-    if given("in_advance"):
-        out["in_advance"] = _bool(data.get("in_advance", True))
-    if given("prorate"):
-        out["prorate"] = _bool(data.get("prorate", True))
-    if given("billing_day"):
-        out["billing_day"] = _int({"billing_day": data.get("billing_day", 1)}, "billing_day", 1, 28)
-    if given("due_days"):
-        out["due_days"] = _int({"due_days": data.get("due_days", 14)}, "due_days", 0, 365)
-    if given("blocked_rule"):
-        rule = data.get("blocked_rule") or "bill"
-        if rule not in BLOCKED_RULES:
-            raise PlanError(f"blocked_rule: one of {', '.join(BLOCKED_RULES)}, not {rule!r}", "blocked_rule")
-        out["blocked_rule"] = rule
-    if given("payment_method"):
-        method = data.get("payment_method") or "bank_transfer"
-        if method not in PAYMENT_METHODS:
-            raise PlanError(f"payment_method: one of {', '.join(PAYMENT_METHODS)}, not {method!r}",
-                            "payment_method")
-        out["payment_method"] = method
+    checks = {"period": lambda v: _choice(v, "period", PERIODS),
+              "in_advance": _flag,
+              "billing_day": lambda v: _whole(v, "billing_day", 1, 28),
+              "due_days": lambda v: _whole(v, "due_days", 0, 365),
+              "prorate": _flag,
+              "blocked_rule": lambda v: _choice(v, "blocked_rule", BLOCKED_RULES),
+              "payment_method": lambda v: _choice(v, "payment_method", PAYMENT_METHODS),
+              "is_active": _flag}
+    for name, check in checks.items():
+        if name in data and (name != "is_active" or plan_id is not None):
+            out[name] = check(data[name])
     return out
-
-
-def _check_code_free(session: Session, code: str, plan_id: int | None) -> None:
-    other = session.scalar(select(BillingPlan.id).where(BillingPlan.code == code))
-    if other is not None and other != plan_id:
-        raise PlanError(f"code: a plan with code {code} exists already", "code")
 
 
 def create_plan(session: Session, data: dict[str, Any]) -> BillingPlan:
     """A new plan of the scope's partner (the tenant guard stamps ``partner_id``)."""
-    values = clean(data)
-    _check_code_free(session, values["code"], None)
-    plan = BillingPlan(**values, is_active=True)
+    plan = BillingPlan(**{**clean(session, data), "is_active": True})
     session.add(plan)
     session.flush()
     return plan
 
 
-def update_plan(session: Session, plan: BillingPlan, data: dict[str, Any]) -> BillingPlan:
-    """Change the given fields. Issued invoices keep what they were issued with."""
-    values = clean(data, partial=True)
-    if "code" in values:
-        _check_code_free(session, values["code"], plan.id)
-    for name, value in values.items():
-        setattr(plan, name, value)
+def update_plan(session: Session, plan: BillingPlan, data: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Change the given fields; returns them as ``(before, after)``. Issued invoices keep their terms."""
+    values = clean(session, data, plan.id, partial=True)
+    changes = {k: (getattr(plan, k), v) for k, v in values.items() if getattr(plan, k) != v}
+    for key, (_before, after) in changes.items():
+        setattr(plan, key, after)
     session.flush()
-    return plan
+    return changes
 
 
-def deactivate_plan(session: Session, plan: BillingPlan) -> BillingPlan:
-    """Stop offering the plan; services that still point at it are billed by the default terms."""
-    plan.is_active = False
+def plan_usage(session: Session, plan: BillingPlan) -> dict[str, int]:
+    """How many products of the partner and services in its locations name the plan."""
+    products = session.scalar(select(func.count(Product.id))
+                              .where(Product.billing_plan["plan_id"].as_integer() == plan.id)) or 0
+    # services are per location: read (never write) all of the partner's locations, as the
+    # catalogue's history does; the guard still filters the statement to them
+    with location_scope(current_scope().write_location_id, also_read=catalog.history_location_ids(session)):
+        services = session.scalar(select(func.count(Service.id))
+                                  .where(Service.billing_plan["plan_id"].as_integer() == plan.id)) or 0
+    return {"products": products, "services": services}
+
+
+def remove_plan(session: Session, plan: BillingPlan) -> str:
+    """Delete a plan nobody uses; deactivate one in use (it stays valid for what names it)."""
+    usage = plan_usage(session, plan)
+    if usage["products"] or usage["services"]:
+        plan.is_active = False
+        session.flush()
+        return "deactivated"
+    session.delete(plan)
     session.flush()
-    return plan
+    return "deleted"
+
+
+def product_plan_id(product: Product) -> int | None:
+    """The plan id stored in a product's ``billing_plan`` JSON, or None (other shapes are ignored)."""
+    value = product.billing_plan
+    if isinstance(value, dict) and isinstance(value.get("plan_id"), int):
+        return value["plan_id"]
+    return None
+
+
+def set_product_plan(session: Session, product: Product, plan_id: Any, *, actor: int | None = None) -> bool:
+    """Store ``{"plan_id": N}`` (or nothing) on a product through the catalogue; True when it changed."""
+    if plan_id in (None, "", "0", 0):
+        value = None
+    else:
+        try:
+            plan = session.get(BillingPlan, int(plan_id))
+        except (TypeError, ValueError):
+            plan = None
+        if plan is None:
+            raise PlanError(N_("Choose one of the offered values."), field="plan_id")
+        if not plan.is_active and product_plan_id(product) != plan.id:
+            raise PlanError(N_("Plan %(code)s is not active."), field="plan_id", code=plan.code)
+        value = {"plan_id": plan.id}
+    if product.billing_plan == value:
+        return False
+    catalog.update_product(session, product, billing_plan=value, actor=actor)
+    return True
 
 
 def get_plan(session: Session, plan_id: int) -> BillingPlan | None:
@@ -188,9 +226,9 @@ def set_service_plan(session: Session, service: Any, plan_id: int | None, paymen
     from mango_core.services import lifecycle
 
     if plan_id is not None and session.get(BillingPlan, plan_id) is None:
-        raise PlanError(f"plan_id: no billing plan {plan_id}", "plan_id")
+        raise PlanError(N_("Choose one of the offered values."), field="plan_id")
     if payment_method is not None and payment_method not in PAYMENT_METHODS:
-        raise PlanError(f"payment_method: one of {', '.join(PAYMENT_METHODS)}", "payment_method")
+        raise PlanError(N_("Choose one of the offered values."), field="payment_method")
     value = None if plan_id is None and payment_method is None else {"plan_id": plan_id,
                                                                      "payment_method": payment_method}
     return lifecycle.change_billing_plan(session, service, value, effective=effective, actor=actor, reason=reason)

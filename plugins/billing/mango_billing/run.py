@@ -96,13 +96,6 @@ class RunResult:
                 "total": format(self.total, "f"), "usage_problems": self.usage_problems}
 
 
-def find_location(session: Session, code: str) -> Location:
-    location = session.scalar(select(Location).where(Location.code == (code or "").strip().upper()))
-    if location is None:
-        raise RunError(f"unknown location {code!r}")
-    return location
-
-
 def period_bounds(period: str | date) -> tuple[date, date]:
     if isinstance(period, date):
         start = period.replace(day=1)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from mango_billing.models import BillingPlan
-from mango_billing.plan_views import PlanError, plan_values
+from mango_billing.plans import PlanError, clean
 from mango_core.catalog import service as catalog
 from mango_core.catalog.models import Product
 from mango_core.tenancy import location_scope
@@ -167,7 +167,7 @@ def test_plan_values_refuse_garbage_with_their_own_error(app, db, world, data):
     """Any input: valid values or a PlanError naming a field — never another exception."""
     with app.test_request_context(), location_scope(world.loc_a.id):
         try:
-            values = plan_values(db, {**GOOD, **data})
+            values = clean(db, {**GOOD, **data})
         except PlanError as exc:
             assert exc.field in GOOD and str(exc)
         else:

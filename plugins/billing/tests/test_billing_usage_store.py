@@ -148,7 +148,7 @@ def test_cli_imports_and_rates(app, db, world, voip, tmp_path):
     result = runner.invoke(usage, ["rate", "--location", "PRG", "--period", "2026-13"])
     assert result.exit_code != 0 and "YYYY-MM" in result.output
     result = runner.invoke(cdr, ["import", str(path), "--location", "NOPE"])
-    assert result.exit_code != 0 and "No location" in result.output
+    assert result.exit_code != 0 and "no location with code" in result.output
 
 
 def test_a_run_rates_the_calls_bills_the_priced_ones_and_attaches_the_statement(app, db, world, voip):

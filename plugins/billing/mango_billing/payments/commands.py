@@ -9,20 +9,12 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from mango_billing.bank import FORMATS, StatementError
+from mango_billing.cli import location_id as billing_location
 from mango_billing.sipo.codec import SipoError
-from mango_core.tenancy.models import Location
 
 BIG_FILE = 5000  # movements from which the import shows its progress
-
-
-def _location_id(session, code: str) -> int:  # noqa: ANN001
-    found = session.scalar(select(Location.id).where(Location.code == code))
-    if found is None:
-        raise click.ClickException(f"no location with code {code!r}")
-    return found
 
 
 def _read(path: str) -> bytes:
@@ -59,8 +51,8 @@ def import_command(file: str, location_code: str, fmt: str | None, account_id: i
             bar["bar"].__enter__()
         bar["bar"].update(done - bar["bar"].pos)
 
+    location_id = billing_location(mango, location_code)
     with mango.db.session() as session:
-        location_id = _location_id(session, location_code)
         try:
             summary = import_statement(session, location_id, data, Path(file).name, fmt, account_id,
                                        check_totals=False if no_check_totals else None, progress=progress)
@@ -113,7 +105,7 @@ def sipo_export(location_code: str, period: str, out: str, organisation: str | N
                                    "sipo_organisation and sipo_payment_code)")
     with mango.db.session() as session:
         try:
-            result = export_changes(session, _location_id(session, location_code), _period(period),
+            result = export_changes(session, billing_location(mango, location_code), _period(period),
                                     organisation=organisation, payment_code=payment_code)
         except SipoError as exc:
             raise click.ClickException(str(exc)) from None
@@ -140,7 +132,7 @@ def sipo_import(file: str, location_code: str, as_json: bool) -> None:
     mango = current_app.extensions["mango"]
     with mango.db.session() as session:
         try:
-            summary = import_results(session, _location_id(session, location_code), data, Path(file).name)
+            summary = import_results(session, billing_location(mango, location_code), data, Path(file).name)
             session.commit()
         except SipoError as exc:
             session.rollback()

@@ -9,21 +9,12 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
+from mango_billing.cli import location_id as billing_location
 from mango_billing.usage.cdr import CdrError
 from mango_billing.usage.pricelist import RatingError
 from mango_billing.usage.store import UsageError, collect_counters, import_cdr, rate_period
-from mango_core.tenancy import location_scope, operator_scope
-from mango_core.tenancy.models import Location
-
-
-def location_id_of(session, code: str) -> int:  # noqa: ANN001
-    with operator_scope():
-        location_id = session.scalar(select(Location.id).where(Location.code == code))
-    if location_id is None:
-        raise click.ClickException(f"No location with code {code!r}.")
-    return location_id
+from mango_core.tenancy import location_scope
 
 
 def month(text: str) -> tuple[date, date]:
@@ -52,8 +43,8 @@ def cdr() -> None:
 def import_command(file: Path, code: str, mapping: Path | None, as_json: bool) -> None:
     """Store the calls of FILE once each (a repeated import stores nothing twice)."""
     mango = current_app.extensions["mango"]
+    location_id = billing_location(mango, code)
     with mango.db.session() as session:
-        location_id = location_id_of(session, code)
         try:
             column_mapping = json.loads(mapping.read_text(encoding="utf-8")) if mapping else None
             with location_scope(location_id):
@@ -83,8 +74,8 @@ def rate_command(code: str, period: str) -> None:
     """Collect the plugins' counters and price the period's usage not yet invoiced."""
     start, end = month(period)
     mango = current_app.extensions["mango"]
+    location_id = billing_location(mango, code)
     with mango.db.session() as session:
-        location_id = location_id_of(session, code)
         try:
             with location_scope(location_id):
                 collected = collect_counters(session, mango, location_id, start, end)
