@@ -578,14 +578,11 @@ def reconnection_fee(session: Session, customer_id: int) -> Decimal:
     return last.fee if last is not None else ZERO
 
 
-def _with_open_debt_block(session: Session, customer_ids: set[int]) -> set[int]:
-    """Those of ``customer_ids`` with an open debt block: open debt blocks are few, customers many."""
-    if not customer_ids:
-        return set()
-    blocked = set(session.scalars(
+def debt_blocked_customers(session: Session) -> set[int]:
+    """Customers with an open debt block: few, so callers ask this before looking at thousands of payments."""
+    return set(session.scalars(
         select(Service.customer_id).join(ServiceBlock, ServiceBlock.service_id == Service.id)
         .where(ServiceBlock.kind == DEBT, ServiceBlock.until.is_(None)).distinct()))
-    return blocked & customer_ids
 
 
 def lift_debt_blocks(session: Session, customer_ids: Iterable[int], today: date | None = None, *,
@@ -596,7 +593,7 @@ def lift_debt_blocks(session: Session, customer_ids: Iterable[int], today: date 
     """
     today = today or date.today()
     # one query finds the few customers with an open debt block (a bank import matches thousands)
-    blocked = _with_open_debt_block(session, set(customer_ids))
+    blocked = debt_blocked_customers(session) & set(customer_ids)
     if not blocked:
         return []
     days, minimum = _block_rule(session)

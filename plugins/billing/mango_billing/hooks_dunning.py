@@ -89,10 +89,13 @@ def mango_payments_matched(session, location_id: int, payment_ids: list[int]) ->
 
     ids = list(payment_ids)
     prepaid.on_payments_matched(session, ids)
+    blocked = dunning.debt_blocked_customers(session)  # usually none of a statement's thousands of payers
+    if not blocked:
+        return
     customers = set()
     for start in range(0, len(ids), 10_000):  # one array parameter on PostgreSQL; SQLite's limit is 32,766
         customers |= set(session.scalars(select(Payment.customer_id).where(
-            in_ids(session, Payment.id, ids[start:start + 10_000]), Payment.customer_id.is_not(None))))
+            in_ids(session, Payment.id, ids[start:start + 10_000]), Payment.customer_id.in_(blocked))))
     if customers:
         dunning.lift_debt_blocks(session, customers)
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -249,9 +250,12 @@ class LedgerEntry(TenantMixin, Base):
         Index("ix_billing_ledger_customer", "location_id", "customer_id", "account", "id"),
         CheckConstraint(_in("account", ACCOUNTS), name="account"),
         CheckConstraint(_in("kind", ENTRY_KINDS), name="kind"),
-        # one entry per document and per payment in each account: a retried job cannot double it
-        UniqueConstraint("location_id", "account", "kind", "invoice_id"),
-        UniqueConstraint("location_id", "account", "kind", "payment_id"),
+        # one entry per document and per payment in each account: a retried job cannot double it;
+        # partial, so an entry indexes only the reference it has (billing_0005)
+        Index("uq_billing_ledger_invoice", "location_id", "account", "kind", "invoice_id", unique=True,
+              sqlite_where=text("invoice_id IS NOT NULL"), postgresql_where=text("invoice_id IS NOT NULL")),
+        Index("uq_billing_ledger_payment", "location_id", "account", "kind", "payment_id", unique=True,
+              sqlite_where=text("payment_id IS NOT NULL"), postgresql_where=text("payment_id IS NOT NULL")),
     )
 
     # no index of its own: every index above starts with location_id (billing_0004: one index
