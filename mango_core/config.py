@@ -96,6 +96,9 @@ def load_settings(overrides: dict[str, Any] | None = None, instance_path: Path |
         if os.environ.get(env_key):
             data[key] = os.environ[env_key]
             sources.append(env_key)
+    if os.environ.get("MANGO_SMTP_PASSWORD"):  # a secret kept out of files (systemd credentials, a vault)
+        data = _merge(data, {"mail": {"password": os.environ["MANGO_SMTP_PASSWORD"]}})
+        sources.append("MANGO_SMTP_PASSWORD")
     if "MANGO_PLUGINS" in os.environ:
         data["plugins"] = [p.strip() for p in os.environ["MANGO_PLUGINS"].split(",") if p.strip()]
         sources.append("MANGO_PLUGINS")

@@ -27,6 +27,19 @@ def test_instance_file_then_environment_win(tmp_path, monkeypatch):
     assert settings.database_url == "postgresql+psycopg://u@h/db"
 
 
+def test_smtp_password_from_the_environment_wins_over_the_file(tmp_path, monkeypatch):
+    from mango_core.mail.smtp import MailSettings
+
+    (tmp_path / "mango.toml").write_text('[mail]\nhost = "smtp.example.cz"\nusername = "isp"\npassword = "old"\n'
+                                         'from_address = "fakturace@example.cz"\n')
+    monkeypatch.setenv("MANGO_SMTP_PASSWORD", "from-the-vault")
+    settings = load_settings(instance_path=tmp_path)
+    assert settings.section("mail")["password"] == "from-the-vault"
+    assert settings.section("mail")["host"] == "smtp.example.cz"  # the rest of [mail] stays
+    assert "MANGO_SMTP_PASSWORD" in settings.sources
+    assert "from-the-vault" not in repr(MailSettings.from_section(settings.section("mail")))
+
+
 def test_instance_path_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("MANGO_INSTANCE_PATH", str(tmp_path / "inst"))
     assert load_settings().instance_path == tmp_path / "inst"
