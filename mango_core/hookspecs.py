@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
+    from mango_core.api.resources import ApiResource
     from mango_core.catalog.kinds import ServiceClassKind
     from mango_core.customers.card import CardPart
     from mango_core.customers.models import Customer
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from mango_core.kernel import Mango
     from mango_core.permissions import Permission
     from mango_core.scheduler.jobs import Job
+    from mango_core.selfcare.menu import SelfcareMenuItem
     from mango_core.services.events import ServiceChangeInfo
     from mango_core.services.models import Service
     from mango_core.tenancy.models import Location
@@ -126,7 +128,9 @@ def mango_template_slot(slot: str, context: dict[str, Any]) -> str | None:
 
     Slots so far: ``dashboard`` (the Opcare home page), ``device_card`` (the device card;
     ``context["device"]``), ``product_form`` (the catalogue's product form, under its fields;
-    ``context["product"]``, None for a new product). ``context`` holds the page's objects.
+    ``context["product"]``, None for a new product), and the customer portal's
+    ``selfcare_dashboard`` and ``selfcare_service`` (see :func:`mango_selfcare_menu_items`).
+    ``context`` holds the page's objects.
     Only plugins enabled for the current location are asked.
     """
 
@@ -282,4 +286,48 @@ def mango_usage_counters(session: Session, location_id: int, period_start: date,
     and ``started_at`` (an aware datetime inside the period). Billing prices them with the
     product's unit prices and free units; called before a billing run, for plugins enabled in
     the location.
+    """
+
+
+# --- REST API --------------------------------------------------------------------------------
+
+
+@hookspec
+def mango_api_resources() -> list[ApiResource]:
+    """Return the plugin's REST API resources (:class:`mango_core.api.resources.ApiResource`).
+
+    A resource declares its model (tenant- or partner-owned), its fields
+    (:class:`mango_core.api.fields.Field`: type, input mode, filters, sorting), its read and write
+    permissions and the callables that do the work through the domain's service functions
+    (``create``, ``update``, ``delete``, :class:`~mango_core.api.resources.Action` for POST
+    operations, :class:`~mango_core.api.resources.Download` for files). The core serves it under
+    ``/api/v1/<name>`` with token authentication, the location scope (objects of other
+    locations answer 404), pagination, filtering, sorting, problem+json errors and
+    ``Idempotency-Key``, and describes it in ``/api/v1/openapi.json``. Names are lower-case words
+    joined by ``-``, unique across plugins (a plugin prefixes its own: ``example-notes``; billing
+    owns ``invoices`` and ``payments``); start-up fails on a duplicate or an undeclared
+    permission. Called once at start-up; a resource answers 404 in locations where its module
+    is not enabled.
+    """
+
+
+# --- Selfcare --------------------------------------------------------------------------------
+
+
+@hookspec
+def mango_selfcare_menu_items() -> list[SelfcareMenuItem]:
+    """Return entries of the Selfcare (customer portal) navigation (:class:`SelfcareMenuItem`).
+
+    An entry names a view of the plugin's portal blueprint ``<plugin>_selfcare`` (URL prefix
+    ``/selfcare/<plugin>``; the templates extend ``selfcare/layout.html``), and that view is
+    guarded by :func:`mango_core.selfcare.access.customer_required`: it enters the customer's
+    location scope and answers 404 where the plugin is not enabled; the view reads the customer
+    with ``current_customer()`` and must name it in every query (another customer's id → 404);
+    ``mango_core.selfcare.views.use_portal_error_pages(bp)`` shows the blueprint's errors in the
+    portal's look.
+    Checked at the first request: an entry pointing elsewhere, or to an unguarded view, fails.
+    Fragments for the portal's pages come through :func:`mango_template_slot`: slot
+    ``selfcare_dashboard`` (the overview; ``context["customer"]``, ``context["principal"]``) and
+    ``selfcare_service`` (a service's page; also ``context["service"]``). Shown only where the
+    plugin is enabled in the customer's location.
     """

@@ -46,6 +46,8 @@ CORE_MODULES = (
     "mango_core.mail.plugin",
     "mango_core.catalog.plugin",
     "mango_core.services.plugin",
+    "mango_core.api.plugin",
+    "mango_core.selfcare.plugin",
 )
 
 

@@ -110,6 +110,8 @@ def _enter_location() -> None:
     mango = current_mango()
     g.location_id = None
     g.permissions = set()
+    if (request.blueprint or "").split(".")[0].endswith("_selfcare"):
+        return  # the customer portal: its own session and scope (mango_core.selfcare.access)
     if current_user.is_authenticated:
         s = db()
         user = current_user.user

@@ -25,6 +25,8 @@ PLUGIN = PluginMeta(
         "mango_billing.hooks_usage",     # CDR import and usage rating
         "mango_billing.hooks_delivery",  # invoice e-mail (PDF + ISDOC) and batch export
         "mango_billing.hooks_demo",      # demo data for `mango demo`
+        "mango_billing.hooks_api",       # REST API resources: invoices, payments
+        "mango_billing.hooks_selfcare",  # Selfcare pages: invoices, payments, uniCredit
     ),
 )
 

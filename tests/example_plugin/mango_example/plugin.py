@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 PLUGIN = PluginMeta(
     title="Example notes",
     description="A third-party example: notes per location.",
+    parts=("mango_example.hooks_api", "mango_example.hooks_selfcare"),
 )
 
 # What the event hooks heard (read by tests; a real plugin would act on the event instead).
