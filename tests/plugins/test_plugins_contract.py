@@ -27,7 +27,7 @@ def plugin_names(mango) -> list[str]:
 
 def test_the_suite_loads_the_core_the_repository_plugins_and_the_example_plugin(mango):
     # order: the core first, then by `requires`, ties by name
-    assert plugin_names(mango) == [CORE, "billing", "example"]
+    assert plugin_names(mango) == [CORE, "billing", "example", "isp"]
     assert mango.plugins.plugins["example"].distribution == "mango-example"
     assert mango.plugins.plugins["billing"].distribution == "mango-billing"
 
@@ -99,7 +99,9 @@ def test_blueprints_are_named_and_mounted_under_the_plugin(app, mango):
         rules = [r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith(f"{bp.name}.")]
         assert rules, f"blueprint {bp.name} has no routes"
         if plugin.name != CORE:
-            assert all(r == f"/{plugin.name}" or r.startswith(f"/{plugin.name}/") for r in rules), rules
+            # a plugin's customer portal pages live under the portal: /selfcare/<plugin>
+            prefix = f"/selfcare/{plugin.name}" if bp.name == f"{plugin.name}_selfcare" else f"/{plugin.name}"
+            assert all(r == prefix or r.startswith(f"{prefix}/") for r in rules), rules
             if bp.template_folder:
                 folder = Path(bp.root_path) / bp.template_folder
                 assert {p.name for p in folder.iterdir()} == {plugin.name}, "templates go in templates/<plugin>/"
@@ -153,6 +155,7 @@ def test_every_view_is_guarded(app):
     unguarded = [
         endpoint
         for endpoint, view in app.view_functions.items()
-        if endpoint != "static" and not (getattr(view, "mango_permission", None) or getattr(view, "mango_public", False))
+        if endpoint != "static" and not (getattr(view, "mango_permission", None) or getattr(view, "mango_public", False)
+                                         or getattr(view, "mango_selfcare", False))
     ]
-    assert not unguarded, f"views without @permission_required/@authenticated/@public: {unguarded}"
+    assert not unguarded, f"views without @permission_required/@authenticated/@public/@customer_required: {unguarded}"

@@ -1,0 +1,1 @@
+"""Mango ISP plugin: IPAM, topology, CPE and stock (and provisioning)."""

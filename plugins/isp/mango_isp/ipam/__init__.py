@@ -1,0 +1,1 @@
+"""IP address management: prefixes, pools, assignments with history, MAC bindings, CGNAT."""

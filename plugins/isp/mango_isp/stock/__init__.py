@@ -1,0 +1,1 @@
+"""End devices (CPE) and spare parts in warehouses, every movement kept."""
