@@ -172,10 +172,12 @@ def queue(session: Session, *, to: str | Iterable[str], subject: str, text: str,
     return message
 
 
-def queue_many(session: Session, messages: Sequence[dict[str, Any]], *, hold: bool = False) -> list[int]:
-    """Queue many attachment-less messages at once (keys as :func:`queue`); returns the new ids.
+def queue_many(session: Session, messages: Sequence[dict[str, Any]], *, hold: bool = False) -> int:
+    """Queue many attachment-less messages at once (keys as :func:`queue`); returns how many are new.
 
     Every item needs ``dedup_key`` (a batch is what gets re-run); keys already queued are skipped.
+    One executemany INSERT without RETURNING: a billing run queues a message per invoice, and
+    reading the ids back cost more than the billing itself.
     """
     scope = current_scope()
     location_id = scope.write_location_id
@@ -207,10 +209,9 @@ def queue_many(session: Session, messages: Sequence[dict[str, Any]], *, hold: bo
                      "entity_id": item.get("entity_id"), "dedup_key": p["key"], "attempts": 0,
                      "next_attempt_at": now, "last_error": "", "created_at": now,
                      "prepared_at": None if hold else now})
-    if not rows:
-        return []
-    return list(session.scalars(insert(MailMessage).returning(MailMessage.id, sort_by_parameter_order=True)
-                                .execution_options(**STAMPED), rows))
+    if rows:
+        session.execute(insert(MailMessage).execution_options(**STAMPED), rows)
+    return len(rows)
 
 
 def preparing(session: Session, *, entity: str | None = None, limit: int = 100) -> list[MailMessage]:

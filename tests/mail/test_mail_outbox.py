@@ -126,13 +126,13 @@ def test_dedup_key_queues_once_per_location(db, world):
     with location_scope(world.loc_a.id):
         first = queue_one(db, dedup_key="invoice:1")
         again = queue_one(db, dedup_key="invoice:1", subject="something else")
-        ids = service.queue_many(db, [{"to": "a@example.test", "subject": "s", "dedup_key": "invoice:1"},
+        new = service.queue_many(db, [{"to": "a@example.test", "subject": "s", "dedup_key": "invoice:1"},
                                       {"to": "a@example.test", "subject": "s", "dedup_key": "invoice:2"},
                                       {"to": "a@example.test", "subject": "s", "dedup_key": "invoice:2"}])
         db.commit()
         assert again.id == first.id and again.subject == "Faktura 2026000001"
-        assert len(ids) == 1
-        assert service.queue_many(db, [{"to": "a@example.test", "subject": "s", "dedup_key": "invoice:2"}]) == []
+        assert new == 1
+        assert service.queue_many(db, [{"to": "a@example.test", "subject": "s", "dedup_key": "invoice:2"}]) == 0
         assert db.scalar(select(func.count()).select_from(MailMessage)) == 2
     with location_scope(world.loc_b.id):  # another location has its own keys
         other = queue_one(db, dedup_key="invoice:1")

@@ -37,6 +37,7 @@ from babel.numbers import format_currency
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from mango_billing.invoices import in_ids
 from mango_billing.models import BillingProfile, Invoice
 from mango_billing.run import RunError, period_bounds
 from mango_core.customers.models import CustomerContact, CustomerContactChannel
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 ENTITY = "invoice"
 FORMATS = ("pdf", "isdoc")
 DELIVERY_BATCH = 200
-CHUNK = 500
+CHUNK = 5000  # ids per statement: one array parameter on PostgreSQL, well under SQLite's 32,766
 PDF_TYPE = "application/pdf"
 ISDOC_TYPE = "application/xml"
 PAYMENT_TEXT = {
@@ -82,12 +83,12 @@ def recipients(session: Session, customer_ids: Iterable[int]) -> dict[int, list[
         chunk = ids[start:start + CHUNK]
         for cid, contact_id, billing in session.execute(
                 select(CustomerContact.customer_id, CustomerContact.id, CustomerContact.role_billing)
-                .where(CustomerContact.customer_id.in_(chunk)).order_by(CustomerContact.id)):
+                .where(in_ids(session, CustomerContact.customer_id, chunk)).order_by(CustomerContact.id)):
             contacts[cid].append((contact_id, bool(billing)))
         for contact_id, value in session.execute(
                 select(CustomerContactChannel.contact_id, CustomerContactChannel.value)
                 .join(CustomerContact, CustomerContact.id == CustomerContactChannel.contact_id)
-                .where(CustomerContact.customer_id.in_(chunk), CustomerContactChannel.kind == "email")
+                .where(in_ids(session, CustomerContact.customer_id, chunk), CustomerContactChannel.kind == "email")
                 .order_by(CustomerContactChannel.is_primary.desc(), CustomerContactChannel.id)):
             per_contact[contact_id].append(value)
     out: dict[int, list[str]] = {}
@@ -107,7 +108,7 @@ def opted_out(session: Session, customer_ids: Iterable[int]) -> set[int]:
     out: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         out |= set(session.scalars(select(BillingProfile.customer_id).where(
-            BillingProfile.customer_id.in_(ids[start:start + CHUNK]), BillingProfile.invoice_by_email.is_(False))))
+            in_ids(session, BillingProfile.customer_id, ids[start:start + CHUNK]), BillingProfile.invoice_by_email.is_(False))))
     return out
 
 
@@ -161,7 +162,7 @@ def queue_invoice_mail(session: Session, invoice_ids: Sequence[int]) -> int:
     cols = (Invoice.id, Invoice.kind, Invoice.number, Invoice.customer_id, Invoice.total, Invoice.rounding,
             Invoice.currency, Invoice.due_date, Invoice.variable_symbol, Invoice.payment_method, Invoice.seller)
     for start in range(0, len(ids), CHUNK):
-        rows = session.execute(select(*cols).where(Invoice.id.in_(ids[start:start + CHUNK]))).all()
+        rows = session.execute(select(*cols).where(in_ids(session, Invoice.id, ids[start:start + CHUNK]))).all()
         customers = {r.customer_id for r in rows}
         to = recipients(session, customers)
         skip = opted_out(session, customers)
@@ -182,7 +183,7 @@ def queue_invoice_mail(session: Session, invoice_ids: Sequence[int]) -> int:
                 reply_to = None
             batch.append({"to": addresses, "subject": subject, "text": text, "reply_to": reply_to,
                           "entity": ENTITY, "entity_id": row.id, "dedup_key": mail_key(row.id)})
-        queued += len(mail.queue_many(session, batch, hold=True))
+        queued += mail.queue_many(session, batch, hold=True)
     return queued
 
 
