@@ -47,6 +47,7 @@ def render_network(customer: Customer) -> str:
     return render_template("isp/card_network.html", customer=customer, rows=rows,
                            items=stock.items_of_customer(session, customer.id) if can_stock else [],
                            can_stock=can_stock, can_manage=has_permission("isp.ipam.manage"),
+                           can_topology=has_permission("isp.topology.view"),
                            release_form=forms.ReleaseForm(), confirm=forms.ConfirmForm(),
                            origins=forms.origin_labels(), states=state_labels())
 

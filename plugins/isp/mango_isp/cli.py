@@ -137,3 +137,12 @@ def import_stock(file: Path, location_code: str, warehouse_code: str, reference:
         return
     click.echo(f"Received into {warehouse.code}: {result.items} pieces with serial numbers, "
                f"{result.pieces} counted pieces (delivery {result.reference}).")
+
+
+def _add_backup() -> None:
+    from mango_isp.backup.cli import backup
+
+    isp.add_command(backup)
+
+
+_add_backup()

@@ -22,6 +22,10 @@ PLUGIN = PluginMeta(
         "mango_isp.topology.hooks",  # interfaces, links, dependencies, impact (device card)
         "mango_isp.stock.hooks",     # warehouses, CPE and spare parts, movements
         "mango_isp.hooks_demo",      # demo data for `mango demo`
+        "mango_isp.queue.hooks",     # provisioning: task queue, routers, reconcile
+        "mango_isp.backup.hooks",    # NETCONF devices and configuration backup
+        "mango_isp.monitoring.hooks",  # reachability, state history, alerts
+        "mango_isp.maps.hooks",      # topology graph and geographic map
     ),
 )
 

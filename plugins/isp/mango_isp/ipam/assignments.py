@@ -100,6 +100,9 @@ def _record(session: Session, service: Service, action: str, changes: dict, *, a
     history.record(session, entity=HISTORY_ENTITY, entity_id=service.id, customer_id=service.customer_id,
                    action=action, changes=changes, reason=reason, user_id=actor,
                    effective=(at or utcnow()).date())
+    from mango_isp.queue.tasks import enqueue_service  # the routers serving the service provision the change
+
+    enqueue_service(session, service, "ipam", actor=actor)
 
 
 def _overlaps_time(model, start: datetime, end: datetime | None):  # noqa: ANN001, ANN202

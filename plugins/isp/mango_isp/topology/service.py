@@ -171,7 +171,15 @@ def depend(session: Session, service: Service, device: Device, *, interface: Int
                             note=_text(note, "note", 200), created_by_id=actor)
     session.add(row)
     session.flush()
+    _reprovision(session, service)
     return row
+
+
+def _reprovision(session: Session, service: Service) -> None:
+    """The router serving the service may have changed: the provisioning queue learns of it."""
+    from mango_isp.queue.tasks import enqueue_service
+
+    enqueue_service(session, service, "devices")
 
 
 def dependencies_of(session: Session, service_id: int) -> list[ServiceDependency]:
@@ -188,8 +196,10 @@ def get_dependency(session: Session, dependency_id: Any) -> ServiceDependency:
 
 
 def remove_dependency(session: Session, dependency: ServiceDependency) -> None:
+    service = dependency.service
     session.delete(dependency)
     session.flush()
+    _reprovision(session, service)
 
 
 # --- the graph ---------------------------------------------------------------------------------

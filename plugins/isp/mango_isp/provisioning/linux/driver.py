@@ -165,7 +165,7 @@ class LinuxRouterDriver(Driver):
 
             try:
                 self._leaf = self._with_iproute(probe_leaf)
-            except NetlinkError as exc:
+            except (NetlinkError, OSError) as exc:  # OSError: the router's namespace is not there
                 raise ProvisioningError(f"cannot probe the kernel's qdiscs: {exc}", router=self.name) from None
             if self._leaf is None:
                 raise ProvisioningError(f"the kernel has none of the leaf qdiscs {LEAF_PREFERENCE}",

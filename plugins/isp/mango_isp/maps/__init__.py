@@ -1,0 +1,1 @@
+"""Topology graph and geographic map (Leaflet, vendored) of sites, devices and links."""

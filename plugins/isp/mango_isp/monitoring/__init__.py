@@ -1,0 +1,1 @@
+"""Monitoring: ICMP reachability (and SNMP counters), state history, availability, alerts."""

@@ -1,0 +1,1 @@
+"""Provisioning pipeline: durable task queue, desired state from the data, workers and reconcile."""
