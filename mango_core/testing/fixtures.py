@@ -56,6 +56,31 @@ def reset_database(url: str) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+CHROMIUM = os.environ.get("MANGO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """One headless Chromium (Playwright) for every browser test of the run, the core's and the plugins'.
+
+    Playwright's sync API keeps its event loop running in the main thread for as long as it lives,
+    so a second ``sync_playwright()`` later in the same run fails ("using Playwright Sync API inside
+    the asyncio loop"): every browser test shares this one.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture(scope="session")
 def mango_test_plugins() -> list[str]:
     """Plugins the suite loads; the repository's conftest overrides this."""

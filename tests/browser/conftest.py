@@ -6,19 +6,13 @@ MANGO_TEST_DATABASE_URL's), migrated and filled with the same `world` as the uni
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mango_core.testing import live
-
-CHROMIUM = os.environ.get("MANGO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+from mango_core.testing.fixtures import CHROMIUM
 
 
 @pytest.fixture(scope="session")
@@ -41,13 +35,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, mango_test_plugins: li
 
 
 @pytest.fixture(scope="session")
-def browser(live_server: str):  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def browser(live_server: str, chromium):  # noqa: ANN001, ANN201
+    return chromium  # the run's one Chromium (mango_core.testing.fixtures.chromium)
 
 
 @pytest.fixture

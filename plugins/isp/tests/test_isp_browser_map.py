@@ -5,7 +5,6 @@ page, and the graph highlights a customer's path and opens a device card on a cl
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,13 +22,11 @@ from mango_core.tenancy.models import Location
 from mango_core.testing import live
 from mango_core.testing.browser import log_in
 from mango_core.testing.factories import make_row
+from mango_core.testing.fixtures import CHROMIUM
 from mango_isp.topology import service as topology
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("MANGO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # a transparent 1×1 PNG: the tile server's answer (the machine is offline)
 TILE = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 
@@ -84,31 +81,26 @@ def map_server(tmp_path_factory: pytest.TempPathFactory, mango_test_plugins: lis
 
 
 @pytest.fixture(scope="module")
-def page_of(map_server):  # noqa: ANN001, ANN201
-    from playwright.sync_api import sync_playwright
-
+def page_of(map_server, chromium):  # noqa: ANN001, ANN201
     base, _ids = map_server
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        contexts = []
+    contexts = []
 
-        def make():  # noqa: ANN202
-            ctx = chromium.new_context(base_url=base, viewport={"width": 1366, "height": 768})
-            ctx.set_default_timeout(90_000)
-            ctx.set_default_navigation_timeout(90_000)
-            ctx.route("https://tile.openstreetmap.org/**",
-                      lambda route: route.fulfill(status=200, content_type="image/png", body=TILE))
-            contexts.append(ctx)
-            page = ctx.new_page()
-            page.problems = []
-            page.on("console", lambda msg: page.problems.append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-            return page
+    def make():  # noqa: ANN202
+        ctx = chromium.new_context(base_url=base, viewport={"width": 1366, "height": 768})
+        ctx.set_default_timeout(90_000)
+        ctx.set_default_navigation_timeout(90_000)
+        ctx.route("https://tile.openstreetmap.org/**",
+                  lambda route: route.fulfill(status=200, content_type="image/png", body=TILE))
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.problems = []
+        page.on("console", lambda msg: page.problems.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
+        return page
 
-        yield make
-        for ctx in contexts:
-            ctx.close()
-        chromium.close()
+    yield make
+    for ctx in contexts:
+        ctx.close()
 
 
 def _enter_prg(page) -> None:  # noqa: ANN001

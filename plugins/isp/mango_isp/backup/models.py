@@ -68,5 +68,21 @@ class DeviceConfig(TimestampMixin, TenantMixin, Base):
     size: Mapped[int] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"))
 
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        """Version 1 of a new device's configuration (source and trigger obey their check constraints)."""
+        import hashlib
+
+        from mango_core.devices.models import Device
+        from mango_core.testing.factories import make_row
+        from mango_isp.ipam.models import require_scope
+
+        require_scope()  # no scope: the guard's error, before any row is made
+        if "device_id" not in overrides:
+            overrides["device_id"] = make_row(session, Device).id
+        content = overrides.pop("content", "<config/>")
+        return cls(**{"version": 1, "source": SOURCES[0], "trigger": MANUAL, "content": content, "size": len(content),
+                      "sha256": hashlib.sha256(content.encode()).hexdigest(), **overrides})
+
 
 MODELS: list[type] = [NetconfAccess, DeviceConfig]

@@ -61,6 +61,22 @@ class ProvisionTask(TenantMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
 
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        """A queued task of a new service on a new router device (the kind obeys its check constraint)."""
+        from mango_core.devices.models import Device
+        from mango_core.services.models import Service
+        from mango_core.testing.factories import make_row
+        from mango_isp.ipam.models import require_scope
+
+        require_scope()  # no scope: the guard's error, before any row is made
+        if "router_id" not in overrides:
+            overrides["router_id"] = make_row(session, Device).id
+        if "service_id" not in overrides:
+            overrides["service_id"] = make_row(session, Service).id
+        return cls(**{"kind": KINDS[0], "state": QUEUED, **overrides})
+
+
 
 class RouterSubscriber(TenantMixin, Base):
     """A service's subscriber number on a router (its tc class minor, 2..0xfffe), kept stable so a
