@@ -135,14 +135,15 @@ def invoice_credit_note(invoice_id: int):  # noqa: ANN201
     return redirect(url_for(".invoice_detail", invoice_id=note.id))
 
 
-def _download(invoice_id: int, render, mimetype: str, extension: str, disposition: str):  # noqa: ANN001, ANN202
-    """The invoice's file made by ``render(document)``; incomplete data go back to the invoice with the reason."""
-    invoice = _invoice(invoice_id)
+def send_document(invoice: Invoice, render, mimetype: str, extension: str, disposition: str,  # noqa: ANN001, ANN201
+                  back: str):
+    """The invoice's file made by ``render(document)``; incomplete data go back to the page ``back``
+    (an endpoint taking ``invoice_id``) with the reason. Opcare and Selfcare both download through it."""
     try:
         content = render(to_document(invoice))
     except ValueError as exc:  # InvoiceRenderError / IsdocError / DocumentError: the location's data are incomplete
         flash(str(exc), "danger")
-        return redirect(url_for(".invoice_detail", invoice_id=invoice.id))
+        return redirect(url_for(back, invoice_id=invoice.id))
     return Response(content, mimetype=mimetype,
                     headers={"Content-Disposition": f'{disposition}; filename="{invoice.number}.{extension}"'})
 
@@ -152,7 +153,8 @@ def _download(invoice_id: int, render, mimetype: str, extension: str, dispositio
 def invoice_pdf(invoice_id: int):  # noqa: ANN201
     from mango_billing.outputs.html import render_invoice_pdf
 
-    return _download(invoice_id, render_invoice_pdf, "application/pdf", "pdf", "inline")
+    return send_document(_invoice(invoice_id), render_invoice_pdf, "application/pdf", "pdf", "inline",
+                         ".invoice_detail")
 
 
 @bp.get("/invoices/<int:invoice_id>/isdoc")
@@ -160,7 +162,8 @@ def invoice_pdf(invoice_id: int):  # noqa: ANN201
 def invoice_isdoc(invoice_id: int):  # noqa: ANN201
     from mango_billing.outputs.isdoc import isdoc_xml
 
-    return _download(invoice_id, isdoc_xml, "application/xml", "isdoc", "attachment")
+    return send_document(_invoice(invoice_id), isdoc_xml, "application/xml", "isdoc", "attachment",
+                         ".invoice_detail")
 
 
 @bp.get("/runs/")

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mango_billing import card, ledger, prepaid
-from mango_billing.engine_views import _download  # the one download view logic (PDF and ISDOC)
+from mango_billing.engine_views import send_document  # the one download logic (PDF and ISDOC)
 from mango_billing.invoices import seller_snapshot, to_document
 from mango_billing.models import BillingRun, Invoice
 from mango_billing.outputs.html import LANGUAGES, payment_qr, render_invoice_pdf
@@ -164,14 +164,15 @@ def invoice_detail(invoice_id: int):  # noqa: ANN201
 @customer_required
 def invoice_pdf(invoice_id: int):  # noqa: ANN201
     invoice = _invoice_or_404(invoice_id)
-    return _download(invoice.id, partial(render_invoice_pdf, lang=_lang()), "application/pdf", "pdf", "attachment")
+    return send_document(invoice, partial(render_invoice_pdf, lang=_lang()), "application/pdf", "pdf", "attachment",
+                         ".invoice_detail")
 
 
 @bp.get("/invoices/<int:invoice_id>/isdoc")
 @customer_required
 def invoice_isdoc(invoice_id: int):  # noqa: ANN201
     invoice = _invoice_or_404(invoice_id)
-    return _download(invoice.id, isdoc_xml, "application/xml", "isdoc", "attachment")
+    return send_document(invoice, isdoc_xml, "application/xml", "isdoc", "attachment", ".invoice_detail")
 
 
 # --- payments ---------------------------------------------------------------------------------------
