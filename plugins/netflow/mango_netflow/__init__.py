@@ -1,0 +1,1 @@
+"""Mango NetFlow plugin: collector, data-retention store and queries, traffic accounting."""

@@ -1,0 +1,1 @@
+"""NetFlow collector."""
