@@ -39,6 +39,9 @@ FLOW_DTYPE = np.dtype([
     ("sampling", "<u4"),
 ])
 
+# What the store gives back: the flow and the exporter (``netflow_exporter.id``) that sent it.
+STORED_DTYPE = np.dtype([*FLOW_DTYPE.descr, ("exporter_id", "<u4")])
+
 _V4_PREFIX = b"\x00" * 10 + b"\xff\xff"
 NO_ADDRESS = b"\x00" * 16
 
