@@ -25,7 +25,7 @@ from mango_core.params import DefinitionError, ParamDef, ParamValidationError, p
 from mango_core.params.forms import attach_errors, build_form, form_values
 from mango_core.tenancy.validators import N_, InvalidValue
 from mango_core.web.access import has_permission
-from mango_core.web.forms import form_error, options
+from mango_core.web.forms import form_error, options, save
 from mango_core.web.request import current_location_id, db
 
 bp = Blueprint("core_catalog", __name__, url_prefix="/catalog")
@@ -72,17 +72,12 @@ def class_new():  # noqa: ANN201
     form = forms.ClassForm()
     form.kind.choices = options(_kind_choices())
     if form.validate_on_submit():
-        try:
-            cls = service.create_class(db(), name=form.name.data, kind=form.kind.data,
-                                       description=form.description.data,
-                                       known_kinds=[k for k, _label in _kind_choices()], actor=actor())
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Service class %(name)s created.", name=cls.name), "success")
-            return redirect(url_for(".class_detail", class_id=cls.id))
+        if saved := save(form, lambda: service.create_class(db(), name=form.name.data, kind=form.kind.data,
+                                                            description=form.description.data,
+                                                            known_kinds=[k for k, _label in _kind_choices()],
+                                                            actor=actor()),
+                         lambda cls: _("Service class %(name)s created.", name=cls.name)):
+            return redirect(url_for(".class_detail", class_id=saved.value.id))
     return render_template("catalog/class_new.html", form=form), 400 if form.errors else 200
 
 

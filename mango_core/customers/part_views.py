@@ -11,7 +11,7 @@ from mango_core.customers.views import MANAGE, actor, bp, customer_or_404, to_ca
 from mango_core.params import ParamValidationError
 from mango_core.params.forms import build_form, form_values
 from mango_core.tenancy.validators import InvalidValue
-from mango_core.web.forms import form_error
+from mango_core.web.forms import save
 from mango_core.web.request import db
 
 
@@ -41,14 +41,8 @@ def contact_new(customer_id: int):  # noqa: ANN201
     customer = _editable(customer_id)
     form = forms.ContactForm()
     if form.validate_on_submit():
-        try:
-            service.add_contact(db(), customer, actor=actor(), **_contact_args(form))
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Contact added."), "success")
+        if save(form, lambda: service.add_contact(db(), customer, actor=actor(), **_contact_args(form)),
+                _("Contact added.")):
             return to_card(customer)
     return render_template("customers/contact_form.html", form=form, customer=customer, contact=None), \
         400 if form.errors else 200
@@ -67,14 +61,8 @@ def contact_edit(customer_id: int, contact_id: int):  # noqa: ANN201
         form.emails.data = "\n".join(c.value for c in contact.emails)
         form.phones.data = "\n".join(c.value for c in contact.phones)
     if form.validate_on_submit():
-        try:
-            service.update_contact(db(), contact, actor=actor(), **_contact_args(form))
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Saved."), "success")
+        if save(form, lambda: service.update_contact(db(), contact, actor=actor(), **_contact_args(form)),
+                _("Saved.")):
             return to_card(customer)
     return render_template("customers/contact_form.html", form=form, customer=customer, contact=contact), \
         400 if form.errors else 200
@@ -109,14 +97,8 @@ def address_new(customer_id: int):  # noqa: ANN201
     customer = _editable(customer_id)
     form = forms.AddressForm(kind=request.args.get("kind", "permanent"))
     if form.validate_on_submit():
-        try:
-            service.add_address(db(), customer, actor=actor(), **_address_args(form))
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Address added."), "success")
+        if save(form, lambda: service.add_address(db(), customer, actor=actor(), **_address_args(form)),
+                _("Address added.")):
             return to_card(customer)
     return render_template("customers/address_form.html", form=form, customer=customer, address=None), \
         400 if form.errors else 200
@@ -135,14 +117,8 @@ def address_edit(customer_id: int, address_id: int):  # noqa: ANN201
         form.latitude.data = "" if address.latitude is None else str(address.latitude)
         form.longitude.data = "" if address.longitude is None else str(address.longitude)
     if form.validate_on_submit():
-        try:
-            service.update_address(db(), address, actor=actor(), **_address_args(form))
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Saved."), "success")
+        if save(form, lambda: service.update_address(db(), address, actor=actor(), **_address_args(form)),
+                _("Saved.")):
             return to_card(customer)
     return render_template("customers/address_form.html", form=form, customer=customer, address=address), \
         400 if form.errors else 200

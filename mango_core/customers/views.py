@@ -25,7 +25,7 @@ from mango_core.customers.models import KINDS, STATES, Customer
 from mango_core.customers.normalize import phone_display
 from mango_core.tenancy.validators import InvalidValue
 from mango_core.web.access import has_permission
-from mango_core.web.forms import form_error
+from mango_core.web.forms import form_error, save
 from mango_core.web.menu import MenuItem
 from mango_core.web.request import db
 
@@ -111,15 +111,10 @@ def new():  # noqa: ANN201
     form = forms.CustomerForm()
     _kind_from_url(form)
     if form.validate_on_submit():
-        try:
-            customer = service.create_customer(db(), actor=actor(), reason=form.reason.data, **_customer_data(form))
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Customer %(number)s created.", number=customer.number), "success")
-            return to_card(customer)
+        if saved := save(form, lambda: service.create_customer(db(), actor=actor(), reason=form.reason.data,
+                                                               **_customer_data(form)),
+                         lambda customer: _("Customer %(number)s created.", number=customer.number)):
+            return to_card(saved.value)
     return render_template("customers/form.html", form=form, customer=None), 400 if form.errors else 200
 
 

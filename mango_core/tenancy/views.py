@@ -21,7 +21,7 @@ from mango_core.kernel import current_mango
 from mango_core.tenancy import forms, service
 from mango_core.tenancy.models import Licence, Location, Partner
 from mango_core.tenancy.validators import InvalidValue
-from mango_core.web.forms import form_error
+from mango_core.web.forms import save
 from mango_core.web.menu import MenuItem
 from mango_core.web.request import db
 
@@ -105,16 +105,10 @@ def partner_new():  # noqa: ANN201
     _operator_only()
     form = forms.PartnerForm()
     if form.validate_on_submit():
-        try:
-            partner = service.create_partner(db(), code=form.code.data,
-                                             **_form_data(form, service.PARTNER_FIELDS))
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Partner %(code)s created.", code=partner.code), "success")
-            return redirect(url_for(".partner", partner_id=partner.id))
+        if saved := save(form, lambda: service.create_partner(db(), code=form.code.data,
+                                                              **_form_data(form, service.PARTNER_FIELDS)),
+                         lambda partner: _("Partner %(code)s created.", code=partner.code)):
+            return redirect(url_for(".partner", partner_id=saved.value.id))
     return render_template("tenancy/partner_form.html", form=form, partner=None)
 
 
@@ -135,14 +129,8 @@ def partner_edit(partner_id: int):  # noqa: ANN201
     form = forms.PartnerForm(obj=obj)
     form.code.data = obj.code  # the code is fixed once created
     if form.validate_on_submit():
-        try:
-            service.update_partner(db(), obj, **_form_data(form, service.PARTNER_FIELDS))
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Saved."), "success")
+        if save(form, lambda: service.update_partner(db(), obj, **_form_data(form, service.PARTNER_FIELDS)),
+                _("Saved.")):
             return redirect(url_for(".partner", partner_id=obj.id))
     return render_template("tenancy/partner_form.html", form=form, partner=obj)
 
@@ -224,16 +212,10 @@ def location_new():  # noqa: ANN201
         form.partner_id.data = int(request.args["partner"])
     if form.validate_on_submit():
         partner = db().get(Partner, form.partner_id.data)
-        try:
-            location = service.create_location(db(), partner=partner, code=form.code.data,
-                                               **_form_data(form, service.LOCATION_FIELDS))
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Location %(code)s created.", code=location.code), "success")
-            return redirect(url_for(".location", location_id=location.id))
+        if saved := save(form, lambda: service.create_location(db(), partner=partner, code=form.code.data,
+                                                               **_form_data(form, service.LOCATION_FIELDS)),
+                         lambda location: _("Location %(code)s created.", code=location.code)):
+            return redirect(url_for(".location", location_id=saved.value.id))
     return render_template("tenancy/location_form.html", form=form, location=None)
 
 
@@ -263,14 +245,8 @@ def location_edit(location_id: int):  # noqa: ANN201
     form.code.data = obj.code
     form.partner_id.data = obj.partner_id
     if form.validate_on_submit():
-        try:
-            service.update_location(db(), obj, **_form_data(form, service.LOCATION_FIELDS))
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Saved."), "success")
+        if save(form, lambda: service.update_location(db(), obj, **_form_data(form, service.LOCATION_FIELDS)),
+                _("Saved.")):
             return redirect(url_for(".location", location_id=obj.id))
     return render_template("tenancy/location_form.html", form=form, location=obj)
 
@@ -281,15 +257,10 @@ def bank_account_new(location_id: int):  # noqa: ANN201
     obj = _location_or_404(location_id, "core.locations.manage")
     form = forms.BankAccountForm(currency=obj.currency)
     if form.validate_on_submit():
-        try:
-            service.add_bank_account(db(), obj.id, label=form.label.data, account=form.account.data,
-                                     currency=form.currency.data, is_default=form.is_default.data)
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Bank account added."), "success")
+        if save(form, lambda: service.add_bank_account(db(), obj.id, label=form.label.data,
+                                                       account=form.account.data, currency=form.currency.data,
+                                                       is_default=form.is_default.data),
+                _("Bank account added.")):
             return redirect(url_for(".location", location_id=obj.id))
     return render_template("tenancy/bank_account_form.html", form=form, location=obj, account=None)
 
@@ -310,15 +281,10 @@ def bank_account_edit(location_id: int, account_id: int):  # noqa: ANN201
     if request.method == "GET":
         form.account.data = account.account_number or account.iban
     if form.validate_on_submit():
-        try:
-            service.update_bank_account(db(), obj.id, account.id, label=form.label.data, account=form.account.data,
-                                        currency=form.currency.data, is_default=form.is_default.data)
-        except InvalidValue as exc:
-            db().rollback()
-            form_error(form, exc)
-        else:
-            db().commit()
-            flash(_("Saved."), "success")
+        if save(form, lambda: service.update_bank_account(db(), obj.id, account.id, label=form.label.data,
+                                                          account=form.account.data, currency=form.currency.data,
+                                                          is_default=form.is_default.data),
+                _("Saved.")):
             return redirect(url_for(".location", location_id=obj.id))
     return render_template("tenancy/bank_account_form.html", form=form, location=obj, account=account)
 

@@ -21,7 +21,7 @@ from mango_core.db import utcnow
 from mango_core.devices import service as devices
 from mango_core.tenancy.validators import N_, InvalidValue
 from mango_core.web.access import has_permission
-from mango_core.web.forms import form_error, options
+from mango_core.web.forms import options, save
 from mango_core.web.request import db
 from mango_isp.ipam import addresses as ad
 from mango_isp.ipam import assignments, forms, lookup, nat
@@ -82,17 +82,11 @@ def new():  # noqa: ANN201
     form = forms.PrefixForm()
     form.site_id.choices = _site_choices()
     if form.validate_on_submit():
-        session = db()
-        try:
-            prefix = px.create_prefix(session, prefix=form.prefix.data, is_pool=form.is_pool.data,
-                                      unit_prefixlen=form.unit_prefixlen.data, **_prefix_data(form))
-        except InvalidValue as exc:
-            session.rollback()
-            form_error(form, exc)
-        else:
-            session.commit()
-            flash(_("Prefix %(prefix)s created.", prefix=prefix.cidr), "success")
-            return redirect(url_for(".detail", prefix_id=prefix.id))
+        if saved := save(form, lambda: px.create_prefix(db(), prefix=form.prefix.data, is_pool=form.is_pool.data,
+                                                        unit_prefixlen=form.unit_prefixlen.data,
+                                                        **_prefix_data(form)),
+                         lambda prefix: _("Prefix %(prefix)s created.", prefix=prefix.cidr)):
+            return redirect(url_for(".detail", prefix_id=saved.value.id))
     status = 400 if request.method == "POST" else 200
     return render_template("isp/ipam_prefix_form.html", form=form, prefix=None), status
 
@@ -138,14 +132,8 @@ def edit(prefix_id: int):  # noqa: ANN201
                                                   "quarantine_hours": str(prefix.quarantine_hours)})
     form.site_id.choices = _site_choices()
     if form.validate_on_submit():
-        try:
-            px.update_prefix(session, prefix, **_prefix_data(form))
-        except InvalidValue as exc:
-            session.rollback()
-            form_error(form, exc)
-        else:
-            session.commit()
-            flash(_("Prefix %(prefix)s saved.", prefix=prefix.cidr), "success")
+        if save(form, lambda: px.update_prefix(session, prefix, **_prefix_data(form)),
+                _("Prefix %(prefix)s saved.", prefix=prefix.cidr)):
             return redirect(url_for(".detail", prefix_id=prefix.id))
     status = 400 if request.method == "POST" else 200
     return render_template("isp/ipam_prefix_form.html", form=form, prefix=prefix), status
