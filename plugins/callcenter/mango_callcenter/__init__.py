@@ -1,0 +1,1 @@
+"""Mango call centre plugin: helpdesk tickets, service events, calls, customer communication."""
