@@ -4,14 +4,18 @@ the append-only movement log; the CSV import (service and command line)."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
+from mango_core.customers import service as customers
 from mango_core.devices.models import Device
+from mango_core.services import lifecycle
 from mango_core.services.models import ServiceDevice
 from mango_core.tenancy import operator_scope
+from mango_core.testing.fixtures import login, post
 from mango_isp.stock import service as stock
 from mango_isp.stock.importer import CsvImportError, import_received
 from mango_isp.stock.models import StockItem, StockMovement
@@ -164,6 +168,55 @@ def test_movements_are_append_only_in_the_database(db, world, in_loc, store):
             with pytest.raises(DatabaseError, match="append-only"), db.begin_nested():
                 db.execute(text(statement))
         assert db.scalar(select(func.sum(StockMovement.quantity))) == 5
+
+
+def test_an_installed_cpe_follows_its_service_to_the_new_customer(db, world, in_loc, store, make_service):
+    main, router = store["main"], store["router"]
+    service = make_service()
+    with in_loc(world.loc_a):
+        stock.receive(db, main, router, serial_number="HAX7", mac="02:00:00:00:07:01")
+        stock.receive(db, main, router, serial_number="HAX8")
+        item, spare = stock.find_items(db, query="hax7")[0], stock.find_items(db, query="hax8")[0]
+        stock.issue_to_customer(db, customer_id=service.customer_id, service_id=service.id, item=item,
+                                register_device=True)
+        stock.issue_to_customer(db, customer_id=service.customer_id, item=spare)  # not tied to the service
+        old_customer = service.customer_id
+        heir = customers.create_customer(db, kind="person", first_name="Eva", last_name="Nová")
+        lifecycle.transfer(db, service, heir.id, effective=date.today(), reason="Převod")
+        db.commit()
+        new = lifecycle.transferred_to(db, service)
+        db.refresh(item)
+        db.refresh(spare)
+        assert (item.state, item.customer_id, item.service_id) == ("at_customer", heir.id, new.id)
+        assert (spare.customer_id, spare.service_id) == (old_customer, None)  # stays with the old customer
+        assert stock.items_of_customer(db, heir.id) == [item]
+        # the registered device is linked to the new service only
+        assert db.scalars(select(ServiceDevice.service_id).where(ServiceDevice.device_id == item.device_id)
+                          ).all() == [new.id]
+        moves = stock.movements_of(db, item)
+        assert [(m.kind, m.customer_id, m.service_id, m.reference) for m in moves] == [
+            ("received", None, None, None), ("issued_customer", old_customer, service.id, None),
+            ("issued_customer", heir.id, new.id, f"service-transfer:{service.id}")]
+        assert moves[-1].from_warehouse_id is None and moves[-1].to_warehouse_id is None
+        assert levels_by_code(db) == {}  # no warehouse level changed
+        # a second call finds nothing installed for the old service any more
+        assert stock.follow_service_transfer(db, service, new) == []
+
+
+def test_the_item_page_names_a_hand_over_by_transfer(client, db, world, in_loc, store, make_service):
+    service = make_service()
+    with in_loc(world.loc_a):
+        stock.receive(db, store["main"], store["router"], serial_number="HAX9")
+        item = stock.find_items(db, query="hax9")[0]
+        stock.issue_to_customer(db, customer_id=service.customer_id, service_id=service.id, item=item)
+        heir = customers.create_customer(db, kind="person", first_name="Eva", last_name="Nová")
+        lifecycle.transfer(db, service, heir.id, effective=date.today())
+        db.commit()
+        item_id = item.id
+    login(client, world.admin_a.email)
+    assert post(client, "/location", {"location_id": world.loc_a.id}).status_code == 302
+    page = client.get(f"/isp/stock/items/{item_id}").get_data(as_text=True)
+    assert "service-transfer:" in page and "předán s převodem služby" in page
 
 
 CSV_OK = (

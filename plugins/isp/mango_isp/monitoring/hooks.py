@@ -1,4 +1,5 @@
-"""Hooks of monitoring (listed in `PLUGIN.parts`): permissions, the ``isp:monitor`` job, Opcare pages."""
+"""Hooks of monitoring (listed in `PLUGIN.parts`): permissions, the ``isp:monitor`` and ``isp:snmp`` jobs,
+Opcare pages."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ MONITOR_JOB = Job(id="isp:monitor", label=_l("Check reachability of devices (ICM
                   trigger={"trigger": "interval", "minutes": 1}, plugin="isp")
 
 
+def _snmp_job(ctx: JobContext) -> str:
+    from mango_isp.monitoring.traffic import run_poll
+
+    return str(run_poll(ctx.session, ctx.settings))
+
+
+SNMP_JOB = Job(id="isp:snmp", label=_l("Read interface counters of devices (SNMP)"), func=_snmp_job,
+               trigger={"trigger": "interval", "minutes": 5}, plugin="isp")
+
+
 @hookimpl
 def mango_permissions() -> list[Permission]:
     return [Permission("isp.monitoring.view", _l("View device monitoring, outages and alerts")),
@@ -39,12 +50,16 @@ def mango_settings() -> dict[str, Any]:
         "monitor_rate": 5000,      # echoes per second at most (all devices together)
         "monitor_keep_days": 30,   # latency samples kept this long
         "monitor_netns": "",       # ping from this network namespace (a management VRF); empty: the host's
+        "snmp_timeout": 2.0,       # seconds to wait for an SNMP answer
+        "snmp_retries": 1,         # repeats of an unanswered SNMP request
+        "snmp_concurrency": 50,    # agents polled at once
+        "snmp_max_interfaces": 5000,  # interfaces read per device at most
     }
 
 
 @hookimpl
 def mango_jobs() -> list[Job]:
-    return [MONITOR_JOB]
+    return [MONITOR_JOB, SNMP_JOB]
 
 
 @hookimpl

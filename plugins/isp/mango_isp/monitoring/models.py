@@ -8,6 +8,9 @@
 * :class:`LatencySample` — RTT and loss per device and 5 minutes, kept ``monitor_keep_days``.
 * :class:`Alert` — open while a device is down, resolved when it answers again. The call-centre
   plugin reads open alerts from here (no hook: the row is the event).
+* :class:`SnmpAgent` — a device's optional SNMP settings (secrets encrypted) and its last poll.
+* :class:`SnmpInterface` — an interface seen over SNMP (IF-MIB), its last counters and rates.
+* :class:`TrafficSample` — octet counters and bit rates of one interface at one poll.
 
 Rows go with their device (``ON DELETE CASCADE``).
 """
@@ -17,6 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -24,6 +29,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -196,4 +202,124 @@ class Alert(TenantMixin, Base):
                                                          "failures": 3})
 
 
-MODELS: list[type] = [MonitorConfig, DeviceStatus, StateInterval, LatencySample, Alert]
+SNMP_VERSIONS = ("2c", "3")
+AUTH_PROTOCOLS = ("", "md5", "sha", "sha256", "sha512")  # "": noAuthNoPriv
+PRIV_PROTOCOLS = ("", "des", "aes", "aes256")            # "": authNoPriv (or noAuthNoPriv)
+
+
+class SnmpAgent(TenantMixin, Base):
+    """How to read a device's interface counters over SNMP (v2c community or v3 user), and the last poll.
+
+    The community and the v3 keys are tokens of :mod:`mango_isp.queue.secrets` (never plain text);
+    ``sys_uptime`` (hundredths of a second) of the last good poll tells an agent restart from a
+    counter wrap.
+    """
+
+    __tablename__ = "isp_snmp_agent"
+    __table_args__ = (
+        UniqueConstraint("location_id", "device_id"),
+        CheckConstraint(_in("version", SNMP_VERSIONS), name="version"),
+        CheckConstraint(_in("auth_protocol", AUTH_PROTOCOLS), name="auth_protocol"),
+        CheckConstraint(_in("priv_protocol", PRIV_PROTOCOLS), name="priv_protocol"),
+        CheckConstraint("port >= 1 AND port <= 65535", name="port"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("core_device.id", ondelete="CASCADE"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[str] = mapped_column(String(2), default="2c")
+    port: Mapped[int] = mapped_column(Integer, default=161)
+    community_secret: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str] = mapped_column(String(64), default="")
+    auth_protocol: Mapped[str] = mapped_column(String(8), default="")
+    auth_secret: Mapped[str | None] = mapped_column(Text)
+    priv_protocol: Mapped[str] = mapped_column(String(8), default="")
+    priv_secret: Mapped[str | None] = mapped_column(Text)
+    last_poll_at: Mapped[datetime | None]
+    last_ok_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    sys_uptime: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    device = relationship("Device")
+
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        return _device_factory(cls, session, overrides, {"enabled": False, "version": "2c", "port": 161})
+
+
+class SnmpInterface(TenantMixin, Base):
+    """One interface of a device as its agent reports it (``if_index`` of IF-MIB).
+
+    ``interface_id`` is the topology's interface of the same name, where there is one. The last
+    counters (64-bit ``ifHC*`` when ``hc``, else 32-bit) and rates are kept here for the next poll.
+    """
+
+    __tablename__ = "isp_snmp_interface"
+    __table_args__ = (UniqueConstraint("location_id", "device_id", "if_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("core_device.id", ondelete="CASCADE"))
+    if_index: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    descr: Mapped[str] = mapped_column(String(255), default="")
+    interface_id: Mapped[int | None] = mapped_column(ForeignKey("isp_interface.id", ondelete="SET NULL"),
+                                                     index=True)
+    oper_status: Mapped[int | None] = mapped_column(SmallInteger)
+    speed_mbps: Mapped[int | None] = mapped_column(Integer)
+    hc: Mapped[bool] = mapped_column(Boolean, default=True)
+    in_octets: Mapped[int | None] = mapped_column(BigInteger)
+    out_octets: Mapped[int | None] = mapped_column(BigInteger)
+    in_bps: Mapped[float | None] = mapped_column(Float)
+    out_bps: Mapped[float | None] = mapped_column(Float)
+    last_seen_at: Mapped[datetime | None]
+
+    interface = relationship("Interface")
+
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        return _device_factory(cls, session, overrides, {"if_index": 1, "name": "eth0", "descr": "", "hc": True})
+
+
+class TrafficSample(TenantMixin, Base):
+    """One interface at one poll: its octet counters and the bit rates since the previous poll.
+
+    The rates are None for the first sample, after an agent restart and after a counter reset
+    (there is no previous value to subtract). Kept ``monitor_keep_days`` like latency samples.
+    """
+
+    __tablename__ = "isp_snmp_sample"
+    __table_args__ = (
+        Index("ix_isp_snmp_sample_interface", "location_id", "interface_id", "at"),
+        Index("ix_isp_snmp_sample_at", "location_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("core_device.id", ondelete="CASCADE"))
+    interface_id: Mapped[int] = mapped_column(ForeignKey("isp_snmp_interface.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    sys_uptime: Mapped[int | None] = mapped_column(BigInteger)
+    in_octets: Mapped[int] = mapped_column(BigInteger)
+    out_octets: Mapped[int] = mapped_column(BigInteger)
+    in_bps: Mapped[float | None] = mapped_column(Float)
+    out_bps: Mapped[float | None] = mapped_column(Float)
+
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        from mango_core.devices.models import Device
+        from mango_core.testing.factories import make_row
+
+        require_scope()
+        if "interface_id" not in overrides:
+            port = make_row(session, SnmpInterface, **({"device_id": overrides["device_id"]}
+                                                       if "device_id" in overrides else {}))
+            overrides["interface_id"], overrides["device_id"] = port.id, port.device_id
+        elif "device_id" not in overrides:
+            # the interface's device; one of another location is not visible (the guard refuses the row)
+            port = session.get(SnmpInterface, overrides["interface_id"])
+            overrides["device_id"] = port.device_id if port is not None else make_row(session, Device).id
+        return cls(**{"at": utcnow(), "in_octets": 0, "out_octets": 0, **overrides})
+
+
+MODELS: list[type] = [MonitorConfig, DeviceStatus, StateInterval, LatencySample, Alert, SnmpAgent, SnmpInterface,
+                      TrafficSample]

@@ -3,6 +3,7 @@ types end devices become when they are registered in the network."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
@@ -13,6 +14,9 @@ from mango_core.web.menu import MenuItem
 
 if TYPE_CHECKING:
     from flask import Blueprint
+
+    from mango_core.services.events import ServiceChangeInfo
+    from mango_core.services.models import Service
 
 
 @hookimpl
@@ -40,3 +44,22 @@ def mango_device_types() -> list[DeviceTypeDef]:
                       icon="router"),
         DeviceTypeDef("isp.stb", _l("Set-top box"), description=_l("An end device from the stock"), icon="tv"),
     ]
+
+
+@hookimpl
+def mango_service_changed(service: Service, change: ServiceChangeInfo, effective: date) -> None:
+    """``transfer``: the end devices installed for the service follow it to the new customer."""
+    if change.kind != "transfer":
+        return
+    from sqlalchemy.orm import object_session
+
+    from mango_core.services.models import Service as ServiceRow
+    from mango_isp.ipam.assignments import local_midnight
+    from mango_isp.stock.service import follow_service_transfer
+
+    session = object_session(service)
+    new_id = (change.changes.get("transferred_to") or (None, None))[1]
+    new = session.get(ServiceRow, new_id) if session is not None and new_id else None
+    if new is not None:
+        follow_service_transfer(session, service, new, at=local_midnight(session, service.location_id, effective),
+                                actor=change.user_id)

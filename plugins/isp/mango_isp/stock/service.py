@@ -550,6 +550,39 @@ def _take_quantity(session: Session, kind: str, article: Article | None, warehou
     return _movement(session, kind, article, quantity=count, source=warehouse, **kwargs)
 
 
+SERVICE_TRANSFER = "service-transfer:"  # reference prefix of a movement made by a service transfer
+
+
+def follow_service_transfer(session: Session, old: Service, new: Service, *, at: datetime | None = None,
+                            actor: int | None = None) -> list[StockMovement]:
+    """Items installed for ``old`` go with it to the new customer's service ``new``.
+
+    The piece does not move physically, but it now belongs to another customer: each item gets
+    one ``issued_customer`` movement to the new customer and service (no warehouse on either
+    side, so no level changes), referenced ``service-transfer:<old service id>``, and its place
+    names the new customer and service. The core has moved the device links already; a device
+    not linked to the new service is linked here. Safe to call twice: an item already following
+    ``new`` is not moved again.
+    """
+    customer = session.get(Customer, new.customer_id)
+    session.expire(new, ["device_links"])
+    moved = []
+    for item in session.scalars(select(StockItem).where(StockItem.service_id == old.id,
+                                                        StockItem.state == AT_CUSTOMER).order_by(StockItem.id)).all():
+        _lock_item(session, item)
+        if item.state != AT_CUSTOMER or item.service_id != old.id:
+            continue
+        item.customer_id, item.service_id = new.customer_id, new.id
+        session.flush()
+        _link_device(session, item, new, actor)
+        # from the transfer on, but never before the item's last movement nor in the future
+        last = session.scalar(select(func.max(StockMovement.at)).where(StockMovement.item_id == item.id))
+        when = min(max(at or utcnow(), last or at or utcnow()), utcnow())
+        moved.append(_movement(session, ISSUED_CUSTOMER, item.article, item=item, customer=customer, service=new,
+                               reference=f"{SERVICE_TRANSFER}{old.id}", at=when, actor=actor))
+    return moved
+
+
 def set_configured(session: Session, item: StockItem, configured: bool) -> None:
     """Mark whether Mango configures the piece (its provisioning) or the customer does."""
     item.configured_by_mango = bool(configured)
