@@ -185,3 +185,22 @@ def test_rendered_generic_config_commits_on_the_device(server):  # noqa: ANN001
     context["subscribers"] = []
     netconf.apply(t, render.render("generic", context))
     assert "cust-7" not in netconf.get_config(t)
+
+
+def test_drift_ignores_order_attributes_and_other_subtrees():
+    from lxml import etree
+
+    wanted = device_xml("<hostname>a</hostname><subscriber><name>s1</name><address>10.0.0.1/32</address>"
+                        "<address>10.0.0.2/32</address></subscriber><subscriber><name>s2</name></subscriber>",
+                        'nc:operation="replace"')
+
+    def data(body: str) -> etree._Element:
+        return etree.fromstring(f'<data xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">{body}</data>'.encode())
+
+    same = (f'<device xmlns="{NS}"><subscriber><name>s2</name></subscriber><hostname>a</hostname>'
+            "<subscriber><name>s1</name><address>10.0.0.2/32</address><address>10.0.0.1/32</address></subscriber>"
+            '</device><other xmlns="urn:x">kept</other>')
+    assert netconf.drift(wanted, data(same)) == 0
+    changed = same.replace("<name>s2</name>", "<name>s3</name>")
+    assert netconf.drift(wanted, data(changed)) == 2  # s2 missing, s3 extra
+    assert netconf.drift(wanted, data('<other xmlns="urn:x"/>')) == 4  # <device> and its three children

@@ -8,7 +8,8 @@ secret (a password or an SSH private key) is a Fernet token (:mod:`mango_isp.que
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mango_core.db import Base, TenantMixin, TimestampMixin
@@ -45,6 +46,9 @@ class NetconfAccess(TimestampMixin, TenantMixin, Base):
     host_key: Mapped[str] = mapped_column(Text, default="")
     template: Mapped[str] = mapped_column(String(40), default="generic")
     confirm_timeout: Mapped[int] = mapped_column(Integer, default=120)
+    # provisioned by the queue (mango_isp.queue.netconf_devices): the rendered template is pushed on
+    # every change of its services; otherwise the access serves backup and manual pushes only
+    provision: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class DeviceConfig(TimestampMixin, TenantMixin, Base):

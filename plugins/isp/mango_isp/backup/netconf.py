@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -205,14 +206,55 @@ def _undo(session, pending_confirm: bool) -> bool:  # noqa: ANN001
     return ok
 
 
-def get_config(target: Target, source: str = "running") -> str:
-    """The device's configuration as indented XML text (the ``<data>`` element's children)."""
+def get_data(target: Target, source: str = "running") -> etree._Element:
+    """The device's configuration: the ``<data>`` element of a get-config."""
     with connect(target) as session:
         try:
             reply = session.get_config(source=source)
         except Exception as exc:  # noqa: BLE001
             raise NetconfError(target.name, "get-config", _rpc_error(exc)) from None
-    return canonical(reply.data_ele)
+    return reply.data_ele
+
+
+def get_config(target: Target, source: str = "running") -> str:
+    """The device's configuration as indented XML text (the ``<data>`` element's children)."""
+    return canonical(get_data(target, source))
+
+
+def _shape(element: etree._Element) -> tuple:
+    """An element as comparable data: name, text of a leaf, children as a sorted tuple.
+
+    Attributes (``nc:operation``), prefixes, whitespace and the order of siblings do not count: a
+    device may return list entries and leaf-lists in its own order.
+    """
+    children = tuple(sorted(_shape(c) for c in element if isinstance(c.tag, str)))
+    text = "" if children else (element.text or "").strip()
+    return (element.tag, text, children)
+
+
+def drift(config_xml: str, data: etree._Element) -> int:
+    """How far the device's ``data`` is from ``config_xml`` in the subtrees the configuration has:
+    the number of their child elements (a VLAN, an interface, a subscriber…) present on one side
+    only, counted in each direction; a subtree missing on the device counts its children plus one.
+    0 = in sync. Other top-level subtrees of the device are not Mango's and are not compared.
+    """
+    config = _config_element(config_xml)
+    running = {child.tag: child for child in data if isinstance(child.tag, str)}
+    count = 0
+    for wanted in config:
+        if not isinstance(wanted.tag, str):
+            continue
+        have = running.get(wanted.tag)
+        if have is None:
+            count += 1 + len(wanted)
+            continue
+        if _shape(have) == _shape(wanted):
+            continue
+        mine = Counter(_shape(c) for c in wanted if isinstance(c.tag, str))
+        theirs = Counter(_shape(c) for c in have if isinstance(c.tag, str))
+        # a subtree differing only in its own text still counts
+        count += sum(((mine - theirs) + (theirs - mine)).values()) or 1
+    return count
 
 
 def canonical(data: etree._Element) -> str:

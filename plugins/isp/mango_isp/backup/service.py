@@ -69,8 +69,12 @@ def access_of(session: Session, device_id: int) -> NetconfAccess | None:
 
 def set_access(session: Session, device_id: int, *, username: str, secret: str | None, port: int = 830,
                secret_kind: str = "password", host_key: str = "", template: str = render.GENERIC,
-               confirm_timeout: int = 120) -> NetconfAccess:
-    """Create or change a device's NETCONF access; an empty ``secret`` keeps the stored one."""
+               confirm_timeout: int = 120, provision: bool | None = None) -> NetconfAccess:
+    """Create or change a device's NETCONF access; an empty ``secret`` keeps the stored one.
+
+    ``provision`` (None = unchanged, new accesses: no) hands the device to the provisioning queue.
+    A device switched on gets a task per service it serves, so it is brought to the data at once.
+    """
     device = get_device(session, device_id)
     username = (username or "").strip()
     if not username or len(username) > 64:
@@ -95,7 +99,14 @@ def set_access(session: Session, device_id: int, *, username: str, secret: str |
     access.host_key, access.template, access.confirm_timeout = (host_key or "").strip(), template, int(confirm_timeout)
     if secret:
         access.secret_token = secrets.encrypt(secret)
+    switched_on = bool(provision) and not access.provision
+    if provision is not None:
+        access.provision = bool(provision)
     session.flush()
+    if switched_on:
+        from mango_isp.queue.netconf_devices import enqueue_device
+
+        enqueue_device(session, device.id)
     return access
 
 
@@ -245,15 +256,25 @@ def render_for(session: Session, device_id: int, **extra: Any) -> str:
     access = access_of(session, device.id)
     if access is None:
         raise BackupError(f"device {device.name} has no NETCONF access")
-    context = render.device_context(device, topology.interfaces_of(session, device.id), **extra)
-    try:
+    try:  # the device's own parameters (its VLANs) may be what cannot render
+        context = render.device_context(device, topology.interfaces_of(session, device.id), **extra)
         return render.render(render.template_for(device.type_code, access.template), context)
     except render.RenderError as exc:
         raise BackupError(f"device {device.name}: {exc}") from None
 
 
 def push(session: Session, device_id: int, **extra: Any) -> None:
-    """Render the device's configuration and commit it (all or nothing; NetconfError on failure)."""
+    """Render the device's configuration and commit it (all or nothing; NetconfError on failure).
+
+    Without ``subscribers`` a device the provisioning queue serves gets the subscribers of the data
+    (a manual push must not drop them); the queue's worker pushes the same configuration.
+    """
+    if "subscribers" not in extra:
+        from mango_isp.queue.netconf_devices import subscribers_of
+
+        served = subscribers_of(session, device_id)
+        if served is not None:
+            extra["subscribers"] = served
     config = render_for(session, device_id, **extra)
     device = get_device(session, device_id)
     netconf.apply(target_of(device, access_of(session, device.id)), config)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from mango_core.auth.access import permission_required
@@ -40,6 +40,7 @@ class AccessForm(FlaskForm):
     template = SelectField(_l("Configuration template"), choices=[], validate_choice=True)
     confirm_timeout = IntegerField(_l("Confirmed commit timeout (s)"), default=120,
                                    validators=[DataRequired(), NumberRange(10, 3600)])
+    provision = BooleanField(_l("Provision subscribers from Mango"))
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
@@ -124,7 +125,8 @@ def access(device_id: int):  # noqa: ANN201
     try:
         backup.set_access(session, device.id, username=form.username.data, secret=form.secret.data or None,
                           port=form.port.data, secret_kind=form.secret_kind.data, host_key=form.host_key.data or "",
-                          template=form.template.data, confirm_timeout=form.confirm_timeout.data)
+                          template=form.template.data, confirm_timeout=form.confirm_timeout.data,
+                          provision=bool(form.provision.data))
     except (backup.BackupError, secrets.SecretsError) as exc:
         session.rollback()
         flash(str(exc), "danger")

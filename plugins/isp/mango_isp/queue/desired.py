@@ -80,7 +80,9 @@ def kbit(value: object, unit: str | None) -> int:
         raise InvalidDesiredState(f"not a speed: {value!r}") from None
 
 
-class _Units:
+class Units:
+    """The unit of each parameter of a service's class version (cached per version)."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
         self.cache: dict[tuple[int, int], dict[str, str]] = {}
@@ -100,20 +102,21 @@ def shaping_of(service: Service, units: dict[str, str]) -> Shaping | None:
     return Shaping(kbit(params["download"], units.get("download")), kbit(params["upload"], units.get("upload")))
 
 
-def _open(model, now: datetime):  # noqa: ANN001, ANN202
+def open_at(model, now: datetime):  # noqa: ANN001, ANN202
+    """Rows of a ``valid_from``/``valid_to`` model in force at ``now``."""
     return (model.valid_from <= now) & or_(model.valid_to.is_(None), model.valid_to > now)
 
 
 def live_service_ids(session: Session, now: datetime, only: set[int] | None = None) -> list[int]:
     """Active or blocked services holding an address at ``now``."""
     query = (select(Service.id).where(Service.state.in_((ACTIVE, BLOCKED)))
-             .where(select(Assignment.id).where(Assignment.service_id == Service.id, _open(Assignment, now)).exists()))
+             .where(select(Assignment.id).where(Assignment.service_id == Service.id, open_at(Assignment, now)).exists()))
     if only is not None:
         query = query.where(Service.id.in_(only))
     return list(session.scalars(query.order_by(Service.id)))
 
 
-def _numbers(session: Session, router_id: int, wanted: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+def numbers_for(session: Session, router_id: int, wanted: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     """Numbers of ``wanted`` services on a router (new ones get the lowest free), and stale ones."""
     rows = {r.service_id: r for r in session.scalars(select(RouterSubscriber)
                                                      .where(RouterSubscriber.router_id == router_id))}
@@ -158,20 +161,20 @@ def build(session: Session, now: datetime | None = None, *, router_ids: set[int]
         if placement.router_id in by_router:
             by_router[placement.router_id].append(service_id)
 
-    units = _Units(session)
+    units = Units(session)
     for router_id, config in configs.items():
         ids = by_router[router_id]
         services = {s.id: s for s in session.scalars(select(Service).where(Service.id.in_(ids)))} if ids else {}
-        assignments = _group(session.scalars(select(Assignment).where(Assignment.service_id.in_(ids),
-                                                                      _open(Assignment, now))
-                                             .order_by(Assignment.id))) if ids else {}
-        bindings = _group(session.scalars(select(MacBinding).where(MacBinding.service_id.in_(ids),
-                                                                   _open(MacBinding, now))
-                                          .order_by(MacBinding.id))) if ids else {}
-        blocks = _group(session.scalars(select(ServiceBlock).where(ServiceBlock.service_id.in_(ids))
-                                        .order_by(ServiceBlock.id))) if ids else {}
+        assignments = group_by_service(session.scalars(
+            select(Assignment).where(Assignment.service_id.in_(ids), open_at(Assignment, now))
+            .order_by(Assignment.id))) if ids else {}
+        bindings = group_by_service(session.scalars(
+            select(MacBinding).where(MacBinding.service_id.in_(ids), open_at(MacBinding, now))
+            .order_by(MacBinding.id))) if ids else {}
+        blocks = group_by_service(session.scalars(
+            select(ServiceBlock).where(ServiceBlock.service_id.in_(ids)).order_by(ServiceBlock.id))) if ids else {}
         pools = _pools(session, [a for rows in assignments.values() for a in rows])
-        numbers, stale = _numbers(session, router_id, ids)
+        numbers, stale = numbers_for(session, router_id, ids)
         subscribers, errors = [], {}
         for service_id in ids:
             service = services[service_id]
@@ -189,7 +192,7 @@ def build(session: Session, now: datetime | None = None, *, router_ids: set[int]
     return result
 
 
-def _group(rows) -> dict[int, list]:  # noqa: ANN001
+def group_by_service(rows) -> dict[int, list]:  # noqa: ANN001
     grouped: dict[int, list] = {}
     for row in rows:
         grouped.setdefault(row.service_id, []).append(row)

@@ -39,9 +39,9 @@ def _reconcile(ctx: JobContext) -> str:
     return str(reconcile(ctx.session))
 
 
-PROVISION_JOB = Job(id="isp:provision", label=_l("Provision routers from the task queue"), func=_provision,
+PROVISION_JOB = Job(id="isp:provision", label=_l("Provision routers and NETCONF devices from the task queue"), func=_provision,
                     trigger={"trigger": "interval", "seconds": 15}, plugin="isp")
-RECONCILE_JOB = Job(id="isp:reconcile", label=_l("Compare routers with the data and repair drift"),
+RECONCILE_JOB = Job(id="isp:reconcile", label=_l("Compare routers and NETCONF devices with the data and repair drift"),
                     func=_reconcile, trigger={"trigger": "cron", "minute": 17}, plugin="isp")
 
 
@@ -116,7 +116,7 @@ def mango_customer_card(customer) -> list[CardPart]:  # noqa: ANN001, ARG001
 
 @hookimpl
 def mango_template_slot(slot: str, context: dict[str, Any]) -> str | None:
-    """``device_card``: a Linux router's provisioning tasks, with the link to its page."""
+    """``device_card``: a provisioned device's tasks (Linux router or NETCONF device), with the link to its page."""
     if slot != "device_card" or context.get("device") is None:
         return None
     from mango_isp.queue.views import render_device_slot

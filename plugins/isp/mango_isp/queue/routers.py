@@ -96,11 +96,15 @@ class Placement:
 
 
 class RouterFinder:
-    """Resolves services to routers, remembering each device's way up (one walk per device)."""
+    """Resolves services to routers, remembering each device's way up (one walk per device).
 
-    def __init__(self, session: Session) -> None:
+    ``device_ids`` are the devices that may serve (default: the Linux routers); the NETCONF devices
+    are found by the same walk with their own set (:mod:`mango_isp.queue.netconf_devices`).
+    """
+
+    def __init__(self, session: Session, device_ids: set[int] | None = None) -> None:
         self.session = session
-        self.router_ids = {d.id for d in routers(session)}
+        self.router_ids = device_ids if device_ids is not None else {d.id for d in routers(session)}
         self._up: dict[int, int | None] = {}
 
     def router_above(self, device_id: int) -> int | None:

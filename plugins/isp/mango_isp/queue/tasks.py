@@ -89,18 +89,20 @@ def enqueue(session: Session, service_id: int, router_id: int, kind: str, *, act
 
 
 def routers_to_tell(session: Session, service: Service) -> set[int]:
-    """Routers that serve the service now, and those that still carry it (moved away, terminated)."""
+    """Devices that serve the service now — the Linux router and the NETCONF device above it — and
+    those that still carry it (moved away, terminated)."""
+    from mango_isp.queue.netconf_devices import device_of
     from mango_isp.queue.routers import router_of
 
     found = set(session.scalars(select(RouterSubscriber.router_id).where(RouterSubscriber.service_id == service.id)))
-    current = router_of(session, service)
-    if current is not None:
-        found.add(current)
+    for current in (router_of(session, service), device_of(session, service)):
+        if current is not None:
+            found.add(current)
     return found
 
 
 def enqueue_service(session: Session, service: Service, kind: str, *, actor: int | None = None) -> list[ProvisionTask]:
-    """Tasks for every router concerned with the service (none if no router is)."""
+    """Tasks for every device concerned with the service (none if no device is)."""
     return [enqueue(session, service.id, router_id, kind, actor=actor)
             for router_id in sorted(routers_to_tell(session, service))]
 

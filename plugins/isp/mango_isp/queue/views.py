@@ -1,4 +1,5 @@
-"""Opcare views of the provisioning queue: a router's tasks (page and device card section), a
+"""Opcare views of the provisioning queue: a device's tasks (Linux router or NETCONF device; page and
+device card section), a
 customer's services' tasks (card tab), and "retry now" (POST, ``isp.provisioning.manage``).
 
 Everything is read in the request's location scope; a router or task of another location is 404.
@@ -49,9 +50,16 @@ def kind_labels() -> dict[str, str]:
             "ipam": _l("addresses changed"), "retry": _l("retry"), "sync": _l("synchronisation")}
 
 
+def _provisioned(device: Device) -> bool:
+    """A Linux router, or a device the queue provisions over NETCONF."""
+    from mango_isp.queue.netconf_devices import is_netconf_device
+
+    return device.type_code == LINUX_ROUTER or is_netconf_device(db(), device.id)
+
+
 def _router(device_id: int) -> Device:
     device = db().scalar(select(Device).where(Device.id == device_id))
-    if device is None or device.type_code != LINUX_ROUTER:
+    if device is None or not _provisioned(device):
         abort(404)
     return device
 
@@ -71,7 +79,8 @@ def router(device_id: int):  # noqa: ANN201
     username, has_secret = _login_shown(device)
     return render_template("isp/queue/router.html", device=device, tasks=tasks.tasks_of_router(db(), device.id),
                            states=state_labels(), kinds=kind_labels(), confirm=ConfirmForm(),
-                           can_manage=has_permission(MANAGE), username=username, has_secret=has_secret)
+                           can_manage=has_permission(MANAGE), username=username, has_secret=has_secret,
+                           netconf=device.type_code != LINUX_ROUTER)
 
 
 @bp.post("/tasks/<int:task_id>/retry")
@@ -95,8 +104,8 @@ def retry(task_id: int):  # noqa: ANN201
 
 
 def render_device_slot(device: Device) -> str:
-    """The device card's provisioning section for a Linux router (empty otherwise or without permission)."""
-    if device.type_code != LINUX_ROUTER or not has_permission(VIEW):
+    """The device card's provisioning section for a provisioned device (empty otherwise or without permission)."""
+    if not has_permission(VIEW) or not _provisioned(device):
         return ""
     return render_template("isp/queue/device_slot.html", device=device,
                            tasks=tasks.tasks_of_router(db(), device.id, limit=10), states=state_labels(),

@@ -1,5 +1,10 @@
 """The jobs of the pipeline: ``isp:provision`` works the queue, ``isp:reconcile`` repairs drift.
 
+Linux routers and NETCONF devices share the queue; a NETCONF device's tasks are all covered by one
+transactional push of its rendered configuration (:mod:`mango_isp.queue.netconf_devices`; candidate,
+validate, confirmed commit, discard on failure), whose outcome is every task's. Its reconcile
+compares get-config with the rendered configuration and pushes when they differ.
+
 The worker claims due tasks and commits the claim, then per router builds the desired state once,
 opens a driver session (one read of the router) and puts or removes each task's subscriber, writing
 each router's outcomes in a commit of their own: what the device did is never lost by a rollback
@@ -22,9 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mango_core.db import utcnow
+from mango_core.devices.models import Device
+from mango_isp.backup import netconf
+from mango_isp.backup import service as backup
 from mango_isp.provisioning import InvalidDesiredState, ProvisioningError, RouterState, Subscriber
-from mango_isp.queue import desired, snapshots, tasks
+from mango_isp.queue import desired, netconf_devices, snapshots, tasks
 from mango_isp.queue.models import FAILED, ProvisionTask, RouterSubscriber
+from mango_isp.queue.routers import LINUX_ROUTER
 
 log = logging.getLogger("mango.isp.provisioning")
 
@@ -110,9 +119,17 @@ def run_queue(session: Session, policy: tasks.Policy | None = None, now: datetim
         by_router.setdefault(task.router_id, []).append(task)
     if not by_router:
         return result
-    build = desired.build(session, now, router_ids=set(by_router))
+    # Linux routers by type; every other device is (or was) a NETCONF device
+    linux = set(session.scalars(select(Device.id).where(Device.id.in_(list(by_router)),
+                                                        Device.type_code == LINUX_ROUTER)))
+    others = set(by_router) - linux
+    build = desired.build(session, now, router_ids=linux) if linux else desired.Build()
+    nc_build = netconf_devices.build(session, now, only=others) if others else None
     for router_id, router_tasks in by_router.items():
-        _work_router(session, build, router_id, router_tasks, policy, result, now)
+        if router_id in others:
+            _work_netconf(session, nc_build, router_id, router_tasks, policy, result, now)
+        else:
+            _work_router(session, build, router_id, router_tasks, policy, result, now)
         session.commit()
     return result
 
@@ -196,6 +213,75 @@ def _work_router(session: Session, build: desired.Build, router_id: int, router_
         driver.close()
 
 
+def _record_pushed(session: Session, device_id: int, nb: netconf_devices.DeviceBuild) -> None:
+    """After a push the device holds the build's subscribers: the rows follow it."""
+    for service_id, row in _rows(session, device_id).items():
+        if service_id in nb.by_service:
+            row.applied = nb.by_service[service_id]
+        elif service_id in nb.errors:
+            row.applied = None
+        else:
+            session.delete(row)
+    session.flush()
+
+
+def _work_netconf(session: Session, build: netconf_devices.NetconfBuild, device_id: int,
+                  device_tasks: list[ProvisionTask], policy: tasks.Policy, result: WorkerResult,
+                  now: datetime | None) -> None:
+    """One transactional push of the device's whole configuration covers all its tasks."""
+    nb = build.devices.get(device_id)
+    if nb is None:
+        why = build.device_errors.get(device_id)
+        if why is None:  # handed back (provision off, access removed): Mango no longer carries anyone there
+            why = "the device is no longer provisioned (not a Linux router, no NETCONF access to provision)"
+            for row in _rows(session, device_id).values():
+                session.delete(row)
+        for task in device_tasks:
+            tasks.fail(task, why, policy, permanent=True, now=now)
+            result.failed += 1
+        return
+    pending = []
+    for task in device_tasks:
+        if task.service_id in nb.errors:
+            tasks.fail(task, nb.errors[task.service_id], policy, permanent=True, now=now)
+            result.failed += 1
+        else:
+            pending.append(task)
+    if not pending:
+        return
+    try:
+        target = backup.target_of(nb.device, backup.access_of(session, device_id))
+    except backup.BackupError as exc:  # no management address, an undecryptable secret: the operator's turn
+        for task in pending:
+            tasks.fail(task, str(exc), policy, permanent=True, now=now)
+            result.failed += 1
+        return
+    try:
+        netconf.apply(target, nb.config)
+    except netconf.NetconfError as exc:
+        log.warning("NETCONF device %s: %s", nb.device.name, exc)
+        if exc.step == "connect":  # unreachable: wait, never give up
+            result.routers_down.append(nb.device.name)
+            for task in pending:
+                tasks.postpone(task, str(exc), policy, now=now)
+                result.retried += 1
+        else:  # refused (login, validate, commit…): running is unchanged, retry with backoff
+            for task in pending:
+                _failed(task, str(exc), policy, result, now)
+        return
+    except ValueError as exc:  # the template made no well-formed XML: nothing was sent
+        for task in pending:
+            tasks.fail(task, f"device {nb.device.name}: {exc}", policy, permanent=True, now=now)
+            result.failed += 1
+        return
+    _record_pushed(session, device_id, nb)
+    for task in pending:
+        state = "present" if task.service_id in nb.by_service else "absent"
+        tasks.succeed(task, f"configuration committed ({len(nb.subscribers)} subscribers; this one {state})", now=now)
+        result.done += 1
+    session.flush()
+
+
 @dataclass
 class ReconcileResult:
     repaired: dict[str, int] = field(default_factory=dict)
@@ -219,9 +305,10 @@ def reconcile(session: Session, now: datetime | None = None) -> ReconcileResult:
     """
     now = now or utcnow()
     build = desired.build(session, now)
+    nc_build = netconf_devices.build(session, now)
     result = ReconcileResult()
-    for router_id, why in build.router_errors.items():
-        result.errors[desired.device_name(session, router_id)] = why
+    for device_id, why in {**build.router_errors, **nc_build.device_errors}.items():
+        result.errors[desired.device_name(session, device_id)] = why
     session.commit()
     for router_id, rb in build.routers.items():
         driver = rb.config.driver()
@@ -236,6 +323,24 @@ def reconcile(session: Session, now: datetime | None = None) -> ReconcileResult:
             session.commit()
         finally:
             driver.close()
+    for device_id, nb in nc_build.devices.items():
+        try:
+            result.repaired[nb.device.name] = _reconcile_netconf(session, device_id, nb)
+        except (netconf.NetconfError, backup.BackupError, ValueError) as exc:
+            log.warning("reconcile of NETCONF device %s: %s", nb.device.name, exc)
+            result.errors[nb.device.name] = str(exc)
+        else:
+            session.commit()
     if result.errors:
         raise ReconcileFailed(str(result))
     return result
+
+
+def _reconcile_netconf(session: Session, device_id: int, nb: netconf_devices.DeviceBuild) -> int:
+    """Compare the device's running configuration with the rendered one; push when they differ."""
+    target = backup.target_of(nb.device, backup.access_of(session, device_id))
+    changes = netconf.drift(nb.config, netconf.get_data(target))
+    if changes:
+        netconf.apply(target, nb.config)
+    _record_pushed(session, device_id, nb)
+    return changes

@@ -1,4 +1,4 @@
-"""ISP: netconf provisioning.
+"""ISP: netconf provisioning — a device's NETCONF access says whether the queue provisions it.
 
 Revision ID: isp_0005
 Revises: isp_0004
@@ -19,8 +19,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # existing accesses stay backup-only: provisioning pushes the whole template, an explicit choice
+    with op.batch_alter_table('isp_netconf_access', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('provision', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('isp_netconf_access', schema=None) as batch_op:
+        batch_op.drop_column('provision')
