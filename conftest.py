@@ -16,4 +16,4 @@ settings.load_profile("mango")
 @pytest.fixture(scope="session")
 def mango_test_plugins() -> list[str]:
     """The repository's plugins plus the example third-party one (tests/example_plugin, pip-installed)."""
-    return ["example", "billing", "callcenter", "isp", "netflow"]
+    return ["example", "billing", "callcenter", "isp", "ixpos", "netflow", "print"]

@@ -27,7 +27,7 @@ def plugin_names(mango) -> list[str]:
 
 def test_the_suite_loads_the_core_the_repository_plugins_and_the_example_plugin(mango):
     # order: the core first, then by `requires`, ties by name
-    assert plugin_names(mango) == [CORE, "billing", "callcenter", "example", "isp", "netflow"]
+    assert plugin_names(mango) == [CORE, "billing", "callcenter", "example", "isp", "ixpos", "netflow", "print"]
     assert mango.plugins.plugins["example"].distribution == "mango-example"
     assert mango.plugins.plugins["billing"].distribution == "mango-billing"
 

@@ -1,0 +1,1 @@
+"""Mango iXpos: cash desk and card payment terminal."""

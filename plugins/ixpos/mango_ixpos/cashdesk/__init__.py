@@ -1,0 +1,1 @@
+"""cash sessions, payments, receipts, closing reports."""

@@ -1,0 +1,1 @@
+"""Mango Print: web-to-print for print shops."""

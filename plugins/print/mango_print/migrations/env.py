@@ -1,0 +1,3 @@
+from mango_core.db.migrations import run_env
+
+run_env()

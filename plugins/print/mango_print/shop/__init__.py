@@ -1,0 +1,1 @@
+"""print products, price rules, orders, preflight, production."""

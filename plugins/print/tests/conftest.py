@@ -1,0 +1,1 @@
+"""Shared fixtures of the Mango Print plugin's tests."""
