@@ -1,0 +1,130 @@
+"""E-mails of the helpdesk: a public reply to the customer and SLA breach alerts to staff.
+
+Both go through the core outbox in the caller's transaction, with a dedup key (a re-run queues
+nothing twice), and are written in the location's language (there is no request in the job).
+
+Threading: a reply's Message-ID names the ticket, the message and the location
+(``<ticket-42.7.3@example.cz>``: ticket 42, message 7, location 3) and its subject carries ``[#42]``;
+:func:`ticket_number_from` finds the ticket of an incoming answer by its In-Reply-To/References
+and falls back to the subject tag. Answers go to the location's address (``Reply-To``) or the
+plugin setting ``reply_to``.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+
+from flask import has_app_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from mango_callcenter.helpdesk.models import EV_RESPONSE_BREACH, Ticket, TicketMessage
+from mango_core.customers.models import Customer
+from mango_core.mail import service as outbox
+from mango_core.tenancy.context import current_scope
+from mango_core.tenancy.models import Location
+
+MSGID_DOMAIN_FALLBACK = "mango.invalid"
+TICKET_TAG_RE = re.compile(r"\[#(\d{1,9})\]")
+MSGID_RE = re.compile(r"<ticket-(\d{1,9})\.(?:\d+\.)?(\d+)@")
+MAX_RECIPIENTS = 3
+
+
+def _location(session: Session) -> Location:
+    return session.get(Location, current_scope().write_location_id)
+
+
+def _in_location_language(location: Location) -> AbstractContextManager:
+    return force_locale(location.locale or "cs") if has_app_context() else nullcontext()
+
+
+def _setting(name: str) -> str:
+    if not has_app_context():
+        return ""
+    from mango_core.kernel import current_mango
+
+    return str(current_mango().plugin_settings("callcenter").get(name) or "")
+
+
+def msgid_domain() -> str:
+    """The domain of the mail sender (``[mail] from_address``), for Message-IDs."""
+    domain = ""
+    if has_app_context():
+        domain = outbox.current_settings().from_address.rpartition("@")[2]
+    return domain or MSGID_DOMAIN_FALLBACK
+
+
+def message_id_of(ticket: Ticket, message: TicketMessage, domain: str) -> str:
+    return f"<ticket-{ticket.number}.{message.id}.{ticket.location_id}@{domain}>"
+
+
+def ticket_number_from(*, references: str = "", subject: str = "", location_id: int) -> int | None:
+    """The ticket an incoming e-mail answers: by its In-Reply-To/References, else by ``[#N]`` in the subject."""
+    for number, location in MSGID_RE.findall(references or ""):
+        if int(location) == location_id:
+            return int(number)
+    match = TICKET_TAG_RE.search(subject or "")
+    return int(match.group(1)) if match else None
+
+
+def customer_emails(customer: Customer | None) -> list[str]:
+    """Where replies go: the primary e-mail of each contact (owner and technical contacts first)."""
+    if customer is None:
+        return []
+    contacts = sorted(customer.contacts, key=lambda c: (not c.role_owner, not c.role_technical, c.id))
+    found: list[str] = []
+    for contact in contacts:
+        emails = sorted(contact.emails, key=lambda ch: (not ch.is_primary, ch.id))
+        if emails and emails[0].value.lower() not in {e.lower() for e in found}:
+            found.append(emails[0].value)
+    return found[:MAX_RECIPIENTS]
+
+
+def queue_reply(session: Session, ticket: Ticket, message: TicketMessage, author: str) -> int | None:
+    """Queue a public reply's e-mail (once per message); None when the customer has no address."""
+    recipients = customer_emails(ticket.customer) or ([ticket.requester_email] if ticket.requester_email else [])
+    if not recipients:
+        return None
+    location = _location(session)
+    company = location.company_name or location.name
+    with _in_location_language(location):
+        footer = _("Request #%(number)d: %(subject)s", number=ticket.number, subject=ticket.subject)
+        hint = _("To add anything, reply to this e-mail and keep [#%(number)d] in the subject.", number=ticket.number)
+    text = f"{message.body}\n\n-- \n{author}\n{company}\n\n{footer}\n{hint}\n"
+    queued = outbox.queue(session, to=recipients, subject=f"[#{ticket.number}] {ticket.subject}", text=text,
+                          entity="callcenter_ticket", entity_id=ticket.id,
+                          reply_to=_setting("reply_to") or location.email or None,
+                          dedup_key=f"callcenter:reply:{message.id}")
+    # the outbox sends a preset Message-ID as it is: an answer's In-Reply-To then names this ticket
+    queued.message_id = message_id_of(ticket, message, msgid_domain())
+    message.email_message_id = queued.message_id
+    session.flush()
+    return queued.id
+
+
+def breach_recipients(ticket: Ticket) -> list[str]:
+    """The assignee, or the queue's alert address when nobody (active) is assigned."""
+    if ticket.assignee is not None and ticket.assignee.is_active:
+        return [ticket.assignee.email]
+    if ticket.queue is not None and ticket.queue.email:
+        return [a.strip() for a in ticket.queue.email.split(",") if a.strip()]
+    return []
+
+
+def queue_breach(session: Session, ticket: Ticket, kind: str, due: datetime) -> bool:
+    """Tell staff that a ticket missed its response or resolution time (once per ticket and kind)."""
+    to = breach_recipients(ticket)
+    if not to:
+        return False
+    with _in_location_language(_location(session)):
+        what = _("response time") if kind == EV_RESPONSE_BREACH else _("resolution time")
+        subject = _("SLA missed (%(what)s): [#%(number)d] %(subject)s", what=what, number=ticket.number,
+                    subject=ticket.subject)
+        text = _("Ticket #%(number)d \"%(subject)s\" missed its %(what)s, due %(due)s UTC.",
+                 number=ticket.number, subject=ticket.subject, what=what, due=due.strftime("%Y-%m-%d %H:%M"))
+    outbox.queue(session, to=to, subject=subject, text=text + "\n", entity="callcenter_ticket", entity_id=ticket.id,
+                 dedup_key=f"callcenter:sla:{kind}:{ticket.id}")
+    return True
