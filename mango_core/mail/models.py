@@ -58,6 +58,10 @@ class MailMessage(TenantMixin, Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str | None] = mapped_column(String(300))
+    # threading (RFC 5322 §3.6.4): the message this one answers, and the thread's message ids
+    # (the References header, space-separated)
+    in_reply_to: Mapped[str | None] = mapped_column(String(300))
+    thread_ids: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # when its attachments were complete (NULL while preparing, or when preparing failed)
     prepared_at: Mapped[datetime | None]

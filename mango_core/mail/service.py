@@ -132,15 +132,32 @@ def find_by_key(session: Session, dedup_key: str) -> MailMessage | None:
     return session.scalar(select(MailMessage).where(MailMessage.dedup_key == dedup_key))
 
 
+_MSG_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+
+
+def msg_id(value: str, field: str = "message_id") -> str:
+    """A message id as it goes into a header: ``<left@right>``, nothing else (no header injection)."""
+    value = str(value).strip()
+    if len(value) > 300 or not _MSG_ID.fullmatch(value):
+        raise MailInputError(f"{field}: {value[:80]!r} is not a message id like <id@domain>", field)
+    return value
+
+
 def queue(session: Session, *, to: str | Iterable[str], subject: str, text: str, html: str | None = None,
           attachments: Sequence[Attachment | tuple[Any, ...]] = (), entity: str | None = None,
           entity_id: int | None = None, dedup_key: str | None = None, reply_to: str | None = None,
-          hold: bool = False, not_before: datetime | None = None) -> MailMessage:
+          hold: bool = False, not_before: datetime | None = None, message_id: str | None = None,
+          in_reply_to: str | None = None, references: Iterable[str] = ()) -> MailMessage:
     """Store a message for the send job (in the caller's transaction); a known ``dedup_key`` returns the old one.
 
-    ``hold=True`` queues it as ``preparing``: it is not sent until :func:`release`.
+    ``hold=True`` queues it as ``preparing``: it is not sent until :func:`release`. ``message_id``,
+    ``in_reply_to`` and ``references`` (``<id@domain>`` each) thread it with earlier mail, so that a
+    helpdesk can tell which ticket an answer belongs to.
     """
     recipients = clean_recipients(to)
+    message_id = msg_id(message_id, "message_id") if message_id else None
+    in_reply_to = msg_id(in_reply_to, "in_reply_to") if in_reply_to else None
+    thread = " ".join(msg_id(ref, "references") for ref in references) or None
     subject = _subject(subject)
     files = [_attachment(a) for a in attachments]
     if reply_to:
@@ -154,7 +171,8 @@ def queue(session: Session, *, to: str | Iterable[str], subject: str, text: str,
     message = MailMessage(state=PREPARING if hold else QUEUED, recipients=recipients, subject=subject,
                           text=str(text or ""), html=html, reply_to=reply_to, entity=entity, entity_id=entity_id,
                           dedup_key=dedup_key, attempts=0, next_attempt_at=not_before or now, last_error="",
-                          created_at=now, prepared_at=None if hold else now)
+                          created_at=now, prepared_at=None if hold else now, message_id=message_id,
+                          in_reply_to=in_reply_to, thread_ids=thread)
     message.attachments = [MailAttachment(position=i, filename=a.filename, content_type=a.content_type,
                                           size=len(a.content), content=bytes(a.content))
                            for i, a in enumerate(files)]
@@ -275,6 +293,10 @@ def build_email(message: MailMessage, settings: MailSettings, *, sender_name: st
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = message.message_id or make_msgid(f"mango.{message.location_id}.{message.id}", domain)
+    if message.in_reply_to:
+        email["In-Reply-To"] = message.in_reply_to
+    if message.thread_ids:
+        email["References"] = message.thread_ids
     email.set_content(message.text or "")
     if message.html:
         email.add_alternative(message.html, subtype="html")

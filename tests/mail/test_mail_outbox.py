@@ -26,6 +26,34 @@ def queue_one(db, **kw) -> MailMessage:  # noqa: ANN003
     return service.queue(db, **{**values, **kw})
 
 
+def test_an_answer_is_threaded_with_the_message_it_answers(db, world, smtp_server):
+    with location_scope(world.loc_a.id):
+        queue_one(db, subject="Re: [#7] Nejde internet", message_id="<ticket-7.msg-3@alfa.test>",
+                  in_reply_to="<CAF=abc@mail.example.test>",
+                  references=["<ticket-7@alfa.test>", "<CAF=abc@mail.example.test>"])
+        db.commit()
+        assert service.send_due(db, utcnow(), settings=smtp_server.settings()).sent == 1
+    [(_rcpts, email)] = smtp_server.messages
+    assert email["Message-ID"] == "<ticket-7.msg-3@alfa.test>"
+    assert email["In-Reply-To"] == "<CAF=abc@mail.example.test>"
+    assert email["References"] == "<ticket-7@alfa.test> <CAF=abc@mail.example.test>"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("message_id", "no-brackets@alfa.test"),
+    ("in_reply_to", "<two@at@signs>"),
+    ("in_reply_to", "<ok@alfa.test>\r\nBcc: victim@example.test"),
+    ("references", ["<fine@alfa.test>", "<no-domain>"]),
+])
+def test_a_bad_message_id_is_refused_and_nothing_queued(db, world, field, value):
+    with location_scope(world.loc_a.id):
+        before = db.scalar(select(func.count()).select_from(MailMessage))
+        with pytest.raises(MailInputError) as caught:
+            queue_one(db, **{field: value})
+        assert caught.value.field == field
+        assert db.scalar(select(func.count()).select_from(MailMessage)) == before
+
+
 def test_queued_message_is_sent_with_its_attachments(db, world, smtp_server):
     with location_scope(world.loc_a.id):
         message = queue_one(db, html="<p>Dobrý den</p>", entity="invoice", entity_id=7,
