@@ -14,6 +14,9 @@ PLUGIN = PluginMeta(
     # each area registers its own hooks beside its code
     parts=(
         "mango_callcenter.helpdesk.hooks",  # tickets: queues, categories, SLA, replies, notes, attachments
+        "mango_callcenter.comms.hooks",     # incoming e-mail, templates, SMS, outbound queue, communication log
+        "mango_callcenter.events.hooks",    # planned works and outages, affected customers, technician visits
+        "mango_callcenter.calls.hooks",     # incoming-call webhook, pop-up, call log, click-to-call
     ),
 )
 

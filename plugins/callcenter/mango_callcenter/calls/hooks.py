@@ -1,0 +1,3 @@
+"""Hooks of the call centre calls (listed in `PLUGIN.parts`)."""
+
+from __future__ import annotations

@@ -1,0 +1,5 @@
+"""Tables of the call centre calls (registered through mango_callcenter.models)."""
+
+from __future__ import annotations
+
+MODELS: list[type] = []
