@@ -45,10 +45,10 @@ class SnmpForm(FlaskForm):
     community = PasswordField(_l("Community (empty: keep the stored one)"), validators=[Optional(), Length(max=64)])
     username = StringField(_l("SNMPv3 user"), validators=[Optional(), Length(max=64)])
     auth_protocol = SelectField(_l("Authentication"), default="sha", choices=options([
-        ("", _l("none")), ("md5", "MD5"), ("sha", "SHA-1"), ("sha256", "SHA-256"), ("sha512", "SHA-512")]))
+        ("", _l("no authentication")), ("md5", "MD5"), ("sha", "SHA-1"), ("sha256", "SHA-256"), ("sha512", "SHA-512")]))
     auth_key = PasswordField(_l("Authentication key (empty: keep the stored one)"), validators=[Optional(), Length(max=64)])
     priv_protocol = SelectField(_l("Privacy"), default="aes", choices=options([
-        ("", _l("none")), ("des", "DES"), ("aes", "AES-128"), ("aes256", "AES-256")]))
+        ("", _l("no encryption")), ("des", "DES"), ("aes", "AES-128"), ("aes256", "AES-256")]))
     priv_key = PasswordField(_l("Privacy key (empty: keep the stored one)"), validators=[Optional(), Length(max=64)])
 
 
