@@ -39,3 +39,22 @@ def test_all_messages_are_translated(mango, lang):
                 missing.append(f"{plugin}: {filename}: {msgid!r}")
     assert found > 50, "the extractor found almost nothing: is it configured right?"
     assert not missing, "Missing Czech translations:\n" + "\n".join(sorted(set(missing)))
+
+
+@pytest.mark.parametrize("lang", ["cs"])
+def test_no_message_is_translated_two_ways(mango, lang):
+    """The catalogues of the core and the plugins are merged into one at run time, so an English
+    message with two translations shows one of them everywhere. Where a word means two things
+    ("Change" of a cash payment, "Change" a setting), the message must say which."""
+    seen: dict[tuple[str, str | None], tuple[str, str]] = {}
+    clashes = []
+    for package, plugin in _packages(mango).items():
+        for message in merged_catalog(package / "i18n" / lang):
+            msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+            text = message.string[0] if isinstance(message.string, tuple) else message.string
+            if not msgid or not text:
+                continue
+            first = seen.setdefault((msgid, message.context), (plugin, text))
+            if first[1] != text:
+                clashes.append(f"{msgid!r}: {first[0]} {first[1]!r} ≠ {plugin} {text!r}")
+    assert not clashes, "Messages translated two ways:\n" + "\n".join(sorted(clashes))

@@ -94,15 +94,50 @@ def queue_reply(session: Session, ticket: Ticket, message: TicketMessage, author
         footer = _("Request #%(number)d: %(subject)s", number=ticket.number, subject=ticket.subject)
         hint = _("To add anything, reply to this e-mail and keep [#%(number)d] in the subject.", number=ticket.number)
     text = f"{message.body}\n\n-- \n{author}\n{company}\n\n{footer}\n{hint}\n"
+    in_reply_to, references = thread_headers(session, ticket, message)
+    # the outbox sends a preset Message-ID as it is: an answer's In-Reply-To then names this ticket
     queued = outbox.queue(session, to=recipients, subject=f"[#{ticket.number}] {ticket.subject}", text=text,
                           entity="callcenter_ticket", entity_id=ticket.id,
                           reply_to=_setting("reply_to") or location.email or None,
-                          dedup_key=f"callcenter:reply:{message.id}")
-    # the outbox sends a preset Message-ID as it is: an answer's In-Reply-To then names this ticket
-    queued.message_id = message_id_of(ticket, message, msgid_domain())
+                          dedup_key=f"callcenter:reply:{message.id}",
+                          message_id=message_id_of(ticket, message, msgid_domain()),
+                          in_reply_to=in_reply_to, references=references)
     message.email_message_id = queued.message_id
     session.flush()
+    from mango_callcenter.comms.log import record_mail
+
+    record_mail(session, queued, customer_id=ticket.customer_id)
     return queued.id
+
+
+MAX_REFERENCES = 20
+
+
+def thread_headers(session: Session, ticket: Ticket, message: TicketMessage) -> tuple[str | None, list[str]]:
+    """In-Reply-To (the customer's last e-mail, else our last one) and References (the ticket's e-mails, oldest
+    first) for a reply, so that mail clients group the conversation."""
+    from sqlalchemy import select
+
+    from mango_core.mail.service import MailInputError, msg_id
+
+    rows = session.execute(select(TicketMessage.email_message_id, TicketMessage.author_user_id)
+                           .where(TicketMessage.ticket_id == ticket.id, TicketMessage.id != message.id,
+                                  TicketMessage.email_message_id.is_not(None), TicketMessage.internal.is_(False))
+                           .order_by(TicketMessage.created_at, TicketMessage.id)).all()
+    ids: list[tuple[str, bool]] = []
+    for value, by_staff in rows:
+        try:
+            ids.append((msg_id(value), by_staff is not None))
+        except MailInputError:
+            continue  # a malformed id of a received mail is not repeated in our headers
+    if not ids:
+        return None, []
+    customer_ids = [value for value, by_staff in ids if not by_staff]
+    in_reply_to = customer_ids[-1] if customer_ids else ids[-1][0]
+    references = list(dict.fromkeys(value for value, _staff in ids))
+    if len(references) > MAX_REFERENCES:  # RFC 5322: keep the first and the latest ones
+        references = references[:1] + references[-(MAX_REFERENCES - 1):]
+    return in_reply_to, references
 
 
 def breach_recipients(ticket: Ticket) -> list[str]:
