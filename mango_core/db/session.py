@@ -33,7 +33,7 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
-        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.Session = sessionmaker(self.engine, class_=guard.GuardedSession, expire_on_commit=False)
         guard.install(self.Session)
 
     @property

@@ -40,6 +40,38 @@ def install(_factory=None) -> None:  # noqa: ANN001
     _installed = True
 
 
+class GuardedSession(Session):
+    """A session whose ``get`` answers only within the scope, even from its identity map.
+
+    ``Session.get`` returns a row already loaded without any SQL, so ``do_orm_execute`` never sees
+    it: a job that loaded a row in location A and then works in location B with the same session
+    would get A's row back. Here it gets None (no such row in B), and no scope refuses as a query does.
+    """
+
+    def get(self, entity, ident, **kw):  # noqa: ANN001, ANN003, ANN201
+        return self._in_scope(super().get(entity, ident, **kw))
+
+    def get_one(self, entity, ident, **kw):  # noqa: ANN001, ANN003, ANN201
+        from sqlalchemy.exc import NoResultFound
+
+        found = self.get(entity, ident, **kw)
+        if found is None:
+            raise NoResultFound("No row was found when one was required")
+        return found
+
+    def _in_scope(self, obj):  # noqa: ANN001, ANN202
+        if obj is None or not isinstance(obj, OWNED):
+            return obj
+        scope = scope_or_none()
+        if scope is None:
+            raise TenancyError("No location scope is set; refusing to read tenant-owned data.")
+        if scope.all_locations:
+            return obj
+        if isinstance(obj, TenantMixin):
+            return obj if scope.allows(obj.location_id) else None
+        return obj if obj.partner_id in partners_of(self, tuple(sorted(scope.location_ids))) else None
+
+
 def _is_owned_mapper(mapper) -> bool:  # noqa: ANN001
     return mapper is not None and issubclass(mapper.class_, OWNED)
 

@@ -33,6 +33,7 @@ from mango_core.config import load_settings
 from mango_core.db.migrations import upgrade_all
 from mango_core.kernel import Mango
 from mango_core.tenancy.context import operator_scope
+from mango_core.tenancy.guard import GuardedSession
 from mango_core.tenancy.models import Licence, Location, LocationModule, Partner
 
 PASSWORD = "correct-horse-battery"
@@ -58,9 +59,31 @@ def reset_database(url: str) -> None:
 
 CHROMIUM = os.environ.get("MANGO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+
+
+class SharedChromium:
+    """The run's Chromium, launched again if it went away (a renderer crash on a loaded machine
+    closes the browser for every later test otherwise); attributes are the live browser's."""
+
+    def __init__(self, playwright) -> None:  # noqa: ANN001
+        self._playwright = playwright
+        self._browser = None
+
+    def _live(self):  # noqa: ANN202
+        if self._browser is None or not self._browser.is_connected():
+            self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                             args=CHROMIUM_ARGS)
+        return self._browser
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._live(), name)
+
+    def shutdown(self) -> None:
+        if self._browser is not None and self._browser.is_connected():
+            self._browser.close()
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +99,9 @@ def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        shared = SharedChromium(p)
+        yield shared
+        shared.shutdown()
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +140,8 @@ def db(mango: Mango) -> Iterator[Session]:
     connection = mango.db.engine.connect()
     outer = connection.begin()
     original = mango.db.Session
-    mango.db.Session = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    mango.db.Session = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+                                    class_=GuardedSession)
     session = mango.db.Session()
     try:
         yield session

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from mango_callcenter.calls.ami import AmiCall, AmiClient, AmiError, call_of, parse_message, store_call
 from mango_callcenter.calls.models import Call
 from mango_core.tenancy import location_scope
+from mango_core.testing.aio import run as run_async
 
 EVENTS = [
     "Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n",
@@ -77,7 +78,7 @@ def _run(fake: FakeAmi, secret: str, on_call) -> int:  # noqa: ANN001
             client = AmiClient("127.0.0.1", port, "mango", secret, on_call, timeout=5)
             return await asyncio.wait_for(client.run_once(asyncio.Event()), 10)
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def test_login_and_calls_reported():
@@ -112,7 +113,7 @@ def test_run_stops_when_asked_and_reconnects_after_a_lost_connection():
             stop.set()
             await asyncio.wait_for(task, 5)
 
-    asyncio.run(go())
+    run_async(go())
     assert len(seen) == 3 and len(fake.logins) == 1
 
 

@@ -135,6 +135,16 @@ def test_ipfix_sysuptime_with_system_init_time_from_option_data():
     assert (flows["first"][0], flows["last"][0]) == (init + 1_000, init + 2_000)
 
 
+def test_an_impossible_system_init_time_is_no_base_for_uptimes():
+    # found by the fuzzer: 2**64 - 1 ms overflowed the int64 arithmetic instead of being ignored
+    options = enc.set_(3, enc.ipfix_options_template(400, [(149, 4)], [(ie.SYSTEM_INIT_MS, 8)]))
+    option_data = enc.set_(400, enc.record([(0, 4), (2**64 - 1, 8)]))
+    fields = [*V4, (ie.FIRST_UPTIME, 4), (ie.LAST_UPTIME, 4)]
+    data = enc.set_(256, v4_record("10.0.0.1", "10.0.0.2", 1, 2) + enc.record([(1_000, 4), (2_000, 4)]))
+    flows = Decoder().decode(ipfix(options, option_data, template_set(256, fields), data), "e")
+    assert flows["first"][0] == flows["last"][0] == EXPORT * 1000  # the export time: the best bound
+
+
 def test_option_data_sampling_applies_to_following_flows_of_the_source():
     decoder = Decoder()
     # v9: options template scoped to the system, SAMPLING_INTERVAL 1000

@@ -44,6 +44,7 @@ V5_RECORD = np.dtype([
 ])
 V5_MAX_RECORDS = 30
 NO_FLOWS = np.zeros(0, dtype=FLOW_DTYPE)
+MAX_EPOCH_MS = 2**53  # ms since 1970: far beyond any real clock, far inside int64
 
 
 @dataclass
@@ -318,7 +319,9 @@ class Decoder:
             return
         where = template.where
         if ie.SYSTEM_INIT_MS in where:
-            source.init_ms = int(uint(recs, where[ie.SYSTEM_INIT_MS])[-1])
+            init_ms = int(uint(recs, where[ie.SYSTEM_INIT_MS])[-1])
+            # a time beyond any calendar (found by fuzzing: it overflowed the int64 arithmetic) is no base
+            source.init_ms = init_ms if 0 < init_ms < MAX_EPOCH_MS else None
         rates = record_rates(recs, where)
         if rates is None:
             return
