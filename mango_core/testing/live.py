@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -20,6 +22,8 @@ from mango_core.config import load_settings
 from mango_core.db.migrations import upgrade_all
 from mango_core.kernel import Mango
 from mango_core.testing.fixtures import build_world
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -110,3 +114,45 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def served(instance: Path, suffix: str, plugins: list[str], setup: Callable[[str], T] | None = None,
+           *, timeout: float = 30) -> Iterator[tuple[str, dict[str, str], T | None]]:
+    """`mango serve` on a free port over a fresh database with the test world (:func:`prepare`) and
+    what ``setup(url)`` adds; yields (base URL, the server's environment, what ``setup`` returned),
+    then stops the server and drops the database. Settings go in ``instance/mango.toml`` first."""
+    url, drop = server_database(instance, suffix)
+    try:
+        prepare(url, instance, plugins)
+        extra = setup(url) if setup is not None else None
+        env = server_env(url, instance, plugins)
+        port = free_port()
+        proc = start([venv_bin("mango"), "serve", "--port", str(port)], env, port, instance / f"{suffix}.log",
+                     timeout)
+        try:
+            yield f"http://127.0.0.1:{port}", env, extra
+        finally:
+            stop(proc)
+    finally:
+        drop()
+
+
+@contextmanager
+def contexts(chromium: Any, base_url: str, timeout_ms: int = 90_000) -> Iterator[Callable[..., Any]]:
+    """``make(**options)`` opens a browser context on ``base_url`` (a 1366 px screen, patient
+    timeouts for a loaded machine); all of them are closed afterwards."""
+    opened: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        ctx = chromium.new_context(base_url=base_url, viewport={"width": 1366, "height": 900}, **options)
+        ctx.set_default_timeout(timeout_ms)
+        ctx.set_default_navigation_timeout(timeout_ms)
+        opened.append(ctx)
+        return ctx
+
+    try:
+        yield make
+    finally:
+        for ctx in opened:
+            ctx.close()

@@ -58,19 +58,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, mango_test_plugins: list[str]
     if not Path(CHROMIUM).exists():
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
     instance = tmp_path_factory.mktemp("calls-live")
-    url, drop = live.server_database(instance, "calls")
-    port = live.free_port()
-    try:
-        live.prepare(url, instance, mango_test_plugins)
-        token = _prepare(url, instance, mango_test_plugins)
-        env = live.server_env(url, instance, mango_test_plugins)
-        proc = live.start([live.venv_bin("mango"), "serve", "--port", str(port)], env, port, instance / "server.log")
-        try:
-            yield Site(f"http://127.0.0.1:{port}", token)
-        finally:
-            live.stop(proc)
-    finally:
-        drop()
+    with live.served(instance, "calls", mango_test_plugins,
+                     lambda url: _prepare(url, instance, mango_test_plugins)) as (base, _env, token):
+        yield Site(base, token)
 
 
 def test_an_incoming_call_pops_up_and_one_click_opens_a_ticket(chromium, site):

@@ -73,40 +73,20 @@ def site(tmp_path_factory: pytest.TempPathFactory, mango_test_plugins: list[str]
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
     instance = tmp_path_factory.mktemp("comms-live")
     box = mailbox.Maildir(instance / "Maildir", create=True)
-    url, drop = live.server_database(instance, "comms")
-    port = live.free_port()
     with running_smtp_server() as smtp:
         (instance / "mango.toml").write_text(
             f'[mail]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\nfrom_address = "podpora@alfa.test"\n',
             encoding="utf-8")
-        try:
-            live.prepare(url, instance, mango_test_plugins)
-            customer_id = _prepare(url, instance, mango_test_plugins, instance / "Maildir")
-            env = live.server_env(url, instance, mango_test_plugins)
-            proc = live.start([live.venv_bin("mango"), "serve", "--port", str(port)], env, port,
-                              instance / "server.log")
-            try:
-                yield Site(f"http://127.0.0.1:{port}", env, smtp, box, customer_id)
-            finally:
-                live.stop(proc)
-        finally:
-            drop()
+        with live.served(instance, "comms", mango_test_plugins,
+                         lambda url: _prepare(url, instance, mango_test_plugins, instance / "Maildir")
+                         ) as (base, env, customer_id):
+            yield Site(base, env, smtp, box, customer_id)
 
 
 @pytest.fixture
 def context_of(chromium, site):  # noqa: ANN001, ANN201
-    contexts = []
-
-    def make(**options):  # noqa: ANN003, ANN202
-        ctx = chromium.new_context(base_url=site.url, viewport={"width": 1366, "height": 900}, **options)
-        ctx.set_default_timeout(90_000)
-        ctx.set_default_navigation_timeout(90_000)
-        contexts.append(ctx)
-        return ctx
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
+    with live.contexts(chromium, site.url) as make:
+        yield make
 
 
 def run_job(site: Site, job: str) -> str:

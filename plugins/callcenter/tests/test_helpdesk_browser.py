@@ -67,40 +67,20 @@ def site(tmp_path_factory: pytest.TempPathFactory, mango_test_plugins: list[str]
     if not Path(CHROMIUM).exists():
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
     instance = tmp_path_factory.mktemp("helpdesk-live")
-    url, drop = live.server_database(instance, "helpdesk")
-    port = live.free_port()
     with running_smtp_server() as smtp:
         (instance / "mango.toml").write_text(
             f'[mail]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\nfrom_address = "podpora@alfa.test"\n',
             encoding="utf-8")
-        try:
-            live.prepare(url, instance, mango_test_plugins)
-            customer_id, location_id = _customer(url, instance, mango_test_plugins)
-            env = live.server_env(url, instance, mango_test_plugins)
-            proc = live.start([live.venv_bin("mango"), "serve", "--port", str(port)], env, port,
-                              instance / "server.log")
-            try:
-                yield Site(f"http://127.0.0.1:{port}", env, smtp, customer_id, location_id)
-            finally:
-                live.stop(proc)
-        finally:
-            drop()
+        with live.served(instance, "helpdesk", mango_test_plugins,
+                         lambda url: _customer(url, instance, mango_test_plugins)) as (base, env, made):
+            customer_id, location_id = made
+            yield Site(base, env, smtp, customer_id, location_id)
 
 
 @pytest.fixture
 def context_of(chromium, site):  # noqa: ANN001, ANN201
-    contexts = []
-
-    def make(**options):  # noqa: ANN003, ANN202
-        ctx = chromium.new_context(base_url=site.url, viewport={"width": 1366, "height": 900}, **options)
-        ctx.set_default_timeout(90_000)
-        ctx.set_default_navigation_timeout(90_000)
-        contexts.append(ctx)
-        return ctx
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
+    with live.contexts(chromium, site.url) as make:
+        yield make
 
 
 def test_customer_asks_in_selfcare_staff_answer_in_opcare_and_the_mail_goes_out(context_of, site):
