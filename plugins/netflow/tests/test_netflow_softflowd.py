@@ -1,7 +1,8 @@
 """A real exporter: Debian's softflowd in a network namespace exports NetFlow v5, v9 and IPFIX over
 a veth to the collector (the real UDP loop, in a thread) while TCP, UDP and ICMP flow between two
 namespaces; the flows are stored by the real FlowWriter and read back through ``store.read.flows``
-with the right addresses, ports, times and exporter.
+with the right addresses, ports, times and exporter, and attributed to the customer whose service
+held the address (who used it, and the traffic accounted to the service).
 
 Topology (names unique per run): the test's namespace ``<x>`` ↔ router ``A`` (the export link,
 a /30 of 10.199.0.0/16) and ``A`` ↔ host ``B`` (10.77.0.0/24 and fd77::/64), softflowd captures
@@ -28,11 +29,13 @@ import numpy as np
 import pytest
 
 from mango_core.tenancy import location_scope
+from mango_netflow.accounting.service import HOUR, account_hour, floor_hour, hourly
 from mango_netflow.collector import exporters as service
 from mango_netflow.collector.pipeline import Pipeline
 from mango_netflow.collector.server import Collector, Timers, open_socket
 from mango_netflow.decode import Decoder
 from mango_netflow.flows import address_key
+from mango_netflow.queries.service import who
 from mango_netflow.store.read import flows as stored_flows
 from mango_netflow.store.writer import FlowWriter
 
@@ -189,10 +192,16 @@ def _pick(flows: np.ndarray, src: str, dst: str, proto: int, dport: int | None =
 
 
 @pytest.mark.parametrize("version", [5, 9, 10])
-def test_softflowd_flows_are_collected_and_stored(version, lab, db, mango, world, in_loc):
+def test_softflowd_flows_are_collected_and_stored(version, lab, db, mango, world, in_loc, make_service):
+    from mango_isp.ipam import assignments as asg
+    from mango_isp.ipam import prefixes as px
+
+    subscriber = make_service()  # host B is this customer's router: 10.77.0.2 assigned to the service
     with in_loc(world.loc_a):
         exporter = service.save(db, None, name=f"softflowd v{version}", address=lab.exporter)
         exporter_id = exporter.id
+        px.create_prefix(db, prefix="10.77.0.0/24", kind="private")
+        asg.assign(db, subscriber, HOST_B4, valid_from=datetime.now(UTC) - timedelta(hours=1))
     db.commit()
     writer = FlowWriter(mango)
     pipeline = Pipeline(mango.db.Session, writer, decoder=Decoder())
@@ -242,3 +251,14 @@ def test_softflowd_flows_are_collected_and_stored(version, lab, db, mango, world
         assert len(stored_flows(db, world.loc_b.id, started - timedelta(seconds=5), ended + timedelta(seconds=5))) == 0
     stats = pipeline.decoder.stats[lab.exporter]
     assert stats.flows == pipeline.totals.flows and (version == 5 or stats.templates >= 1)
+
+    # attributed to the right customer: who used B's address then, and B's traffic in the hour
+    with in_loc(world.loc_a):
+        answer = who(db, HOST_B4, started + (ended - started) / 2)
+        assert [(c.holder.service_id, c.holder.customer_id) for c in answer.holders] == [
+            (subscriber.id, subscriber.customer_id)]
+        assert answer.holders[0].flows >= 3  # TCP both ways and the echo
+        for hour in {floor_hour(started), floor_hour(ended)}:
+            account_hour(db, world.loc_a.id, hour)
+        volume = sum(v.bytes_in for v in hourly(db, subscriber.id, floor_hour(started), floor_hour(ended) + HOUR))
+        assert volume >= int(tcp["octets"][0])  # B downloaded what A sent it
