@@ -1091,6 +1091,7 @@ def test_akvorado_captures(netflow_fixtures: Path, names, count, first):
     if count:
         assert fields_of(flows[0]) == first
     stats = decoder.stats[packets[0][1]]
+    assert stats.irregular == 0
     assert (stats.packets, stats.flows, stats.malformed, stats.missing_template) == (
         len(packets),
         count,
@@ -1111,6 +1112,8 @@ def test_logstash_payloads(netflow_fixtures: Path, names, count, held, first):
     if count:
         assert fields_of(flows[0]) == first
     assert decoder.stats[RAW_EXPORTER].malformed == 0
+    # only the broken v9 packet counts other records in its header than it holds (read, and counted)
+    assert decoder.stats[RAW_EXPORTER].irregular == (1 if "netflow9_test_invalid01.dat" in names else 0)
 
 
 @pytest.mark.parametrize("name", INVALID)

@@ -21,6 +21,7 @@ class Delta:
     packets: int = 0
     flows: int = 0
     malformed: int = 0
+    irregular: int = 0
     missing_template: int = 0
     templates: int = 0
     last_packet: float | None = None  # time.time()

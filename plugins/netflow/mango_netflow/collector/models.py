@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mango_core.db import Base, TenantMixin, utcnow
 
 _numbers = itertools.count(1)  # unique addresses and names for test rows
-COUNTERS = ("packets", "flows", "malformed", "missing_template", "templates")
+COUNTERS = ("packets", "flows", "malformed", "irregular", "missing_template", "templates")
 
 
 class Exporter(TenantMixin, Base):
@@ -43,6 +43,8 @@ class Exporter(TenantMixin, Base):
     packets: Mapped[int] = mapped_column(BigInteger, default=0)
     flows: Mapped[int] = mapped_column(BigInteger, default=0)
     malformed: Mapped[int] = mapped_column(BigInteger, default=0)
+    # decoded, but the v9 header counts other records than the packet holds (a broken exporter)
+    irregular: Mapped[int] = mapped_column(BigInteger, default=0)
     missing_template: Mapped[int] = mapped_column(BigInteger, default=0)  # data sets dropped: no template
     templates: Mapped[int] = mapped_column(Integer, default=0)  # (options) template records received
     last_packet_at: Mapped[datetime | None] = mapped_column()

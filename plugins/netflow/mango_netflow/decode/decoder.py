@@ -54,6 +54,7 @@ class ExporterStats:
     packets: int = 0
     flows: int = 0
     malformed: int = 0
+    irregular: int = 0          # decoded, but the v9 header counts other records than the packet holds
     missing_template: int = 0   # data sets dropped: their template did not come in time
     templates: int = 0          # template and options template records received (refreshes too)
     last_packet: float | None = None  # time.time() of the last packet
@@ -219,20 +220,26 @@ class Decoder:
             staged: list) -> None:
         if len(packet) < V9_HEADER.size:
             raise DecodeError("NetFlow v9 header truncated")
-        _v, _count, uptime, secs, _seq, source_id = V9_HEADER.unpack_from(packet)
+        _v, count, uptime, secs, _seq, source_id = V9_HEADER.unpack_from(packet)
         source = self._source(exporter, 9, source_id)
         clock = Clock(export_ms=secs * 1000, uptime_ms=uptime)
+        records: int | None = 0  # what the packet holds, None once a data set waits for its template
+        flowsets = 0
         for set_id, body in _sets(packet, V9_HEADER.size, len(packet)):
-            if set_id == 0:
-                for template in _v9_templates(body):
+            flowsets += 1
+            if set_id in (0, 1):
+                for template in (_v9_templates(body) if set_id == 0 else _v9_option_templates(body)):
                     stats.templates += 1
-                    self._learn(source, template, staged)
-            elif set_id == 1:
-                for template in _v9_option_templates(body):
-                    stats.templates += 1
+                    records = None if records is None else records + 1
                     self._learn(source, template, staged)
             elif set_id >= 256:
+                template = source.templates.get(set_id)
+                records = None if records is None or template is None else records + template.count(body)
                 self._data(source, stats, set_id, body, clock, now, batch, staged)
+        # RFC 3954 counts records; many exporters count FlowSets instead. A count that is neither is a
+        # broken exporter: the packet is still read (its sets say what they hold), and counted
+        if count != flowsets and records is not None and records != count:
+            stats.irregular += 1
         self._expire_into(source, stats, now)
 
     # -- IPFIX -----------------------------------------------------------------------------

@@ -83,6 +83,10 @@ class Template:
         count = len(body) // self.packed
         return bytes(body[:count * self.packed]), count
 
+    def count(self, body: bytes | memoryview) -> int:
+        """How many records a data set body holds (trailing padding ignored)."""
+        return self.whole_records(body)[1]
+
     def records(self, body: bytes | memoryview) -> np.ndarray:
         """The records of a data set body as a structured array (trailing padding ignored)."""
         data, count = self.whole_records(body)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column('packets', sa.BigInteger(), nullable=False),
         sa.Column('flows', sa.BigInteger(), nullable=False),
         sa.Column('malformed', sa.BigInteger(), nullable=False),
+        sa.Column('irregular', sa.BigInteger(), nullable=False),
         sa.Column('missing_template', sa.BigInteger(), nullable=False),
         sa.Column('templates', sa.Integer(), nullable=False),
         sa.Column('last_packet_at', mango_core.db.types.UTCDateTime(), nullable=True),
