@@ -88,11 +88,11 @@ def test_bad_searches_are_refused(db, world, in_loc):
 def test_the_csv_for_the_authority(db, world, in_loc, network):
     with in_loc(world.loc_a):
         found = search(db, start=at(0), end=at(10), customer_number=network["c"].customer.number)
-    text = export.flows_csv(found.flows).decode("utf-8")
+    text = export.flows_csv(found.flows, {1: "border-1"}).decode("utf-8")
     lines = text.split("\r\n")
     assert lines[0] == ",".join(export.COLUMNS)
     assert lines[1] == ("2025-01-03T10:00:00.000Z,2025-01-03T10:01:00.000Z,6,TCP,100.64.0.1,3333,203.0.113.9,80,"
-                        "198.51.100.193,5000,,,700,5,1,1")
+                        "198.51.100.193,5000,,,700,5,1,1,border-1")
     assert lines[2:] == [""]
     sampled = make_flows({"src": "192.0.2.1", "dst": "192.0.2.2", "proto": 17, "first": at(0), "octets": 100,
                           "packets": 2, "sampling": 10})

@@ -47,7 +47,7 @@ def _run(call: ApiCall, data: dict[str, Any]) -> QueryLog:
     result, log = queries.ask_flows(call.session, asker, data.get("reference"), query)
     answer: dict[str, Any] = {"count": len(result), "truncated": result.truncated}
     if data.get("format") == "csv":
-        answer["csv"] = export.flows_csv(result.flows).decode("utf-8")
+        answer["csv"] = export.flows_csv(result.flows, export.exporter_names(call.session)).decode("utf-8")
     else:
         answer["flows"] = [{**row, "first": row["first"].isoformat(), "last": row["last"].isoformat()}
                            for row in queries.flow_rows(result.flows)]

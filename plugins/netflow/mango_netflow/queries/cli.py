@@ -134,6 +134,7 @@ def flows(ip: str | None, customer_number: int | None, start_text: str, end_text
     if customer_number is not None and len(locations) > 1:
         raise click.UsageError("--customer needs --location: customer numbers belong to a location")
     found, logged = [], []
+    names: dict[int, str] = {}
     try:
         zone = _zone(mango)
         query = queries.flow_query(start=parse_moment(start_text, zone, "start"), end=parse_moment(end_text, zone, "end"),
@@ -144,12 +145,13 @@ def flows(ip: str | None, customer_number: int | None, start_text: str, end_text
                 result, log = queries.ask_flows(session, asker, reference, query)
                 session.commit()
                 found.append(result.flows)
+                names.update(export.exporter_names(session))
                 logged.append(f"{code} #{log.id}")
     except InvalidValue as exc:
         raise click.ClickException(str(exc)) from exc
     every = np.concatenate(found) if found else np.zeros(0, dtype=STORED_DTYPE)
     every = every[np.argsort(every["first"], kind="stable")]
-    data = export.flows_csv(every)
+    data = export.flows_csv(every, names)
     if csv_file is None or str(csv_file) == "-":
         click.echo(data.decode("utf-8"), nl=False)
     else:

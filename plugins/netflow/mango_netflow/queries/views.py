@@ -110,7 +110,7 @@ def flows():  # noqa: ANN201
                 error = str(exc)
             else:
                 if request.form.get("format") == "csv":
-                    response = Response(export.flows_csv(result.flows), mimetype="text/csv")
+                    response = Response(export.flows_csv(result.flows, export.exporter_names(session)), mimetype="text/csv")
                     response.headers["Content-Disposition"] = (
                         f'attachment; filename="{export.filename(log.reference, log.id)}"')
                     return response
