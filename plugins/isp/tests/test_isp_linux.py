@@ -122,11 +122,12 @@ def test_a_loop_running_in_the_thread_does_not_disturb_the_driver(topo: Topology
     """Playwright's sync API (the browser tests) or an async server leave a running loop in the thread;
     pyroute2's synchronous calls must not try to run on it ("This event loop is already running")."""
     loop = asyncio.new_event_loop()
+    previous = asyncio._get_running_loop()  # Playwright's, when browser tests ran before: put it back
     asyncio._set_running_loop(loop)  # what a running loop looks like to code called from inside it
     try:
         changes, _result = driver.reconcile(state(subscriber(11, shaping=Shaping(1000, 1000))))
     finally:
-        asyncio._set_running_loop(None)
+        asyncio._set_running_loop(previous)
         loop.close()
     assert changes
     assert "1:b" in topo.tc("class", "show", "dev", "sub0")

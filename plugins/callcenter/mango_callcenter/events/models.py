@@ -131,9 +131,11 @@ class EventService(TenantMixin, Base):
         from mango_core.testing.factories import make_row
 
         _event_for(session, overrides)
-        service = (session.get(Service, overrides["service_id"]) if "service_id" in overrides
-                   else make_row(session, Service))
-        overrides.setdefault("service_id", service.id)
+        if "service_id" in overrides:
+            service = session.get(Service, overrides["service_id"])  # None: another location's
+        else:
+            service = make_row(session, Service)
+            overrides["service_id"] = service.id
         if "customer_id" not in overrides:  # a service out of sight (another location's): any customer here
             overrides["customer_id"] = service.customer_id if service is not None else make_row(session, Customer).id
         return cls(**{"source": MANUAL, **overrides})
