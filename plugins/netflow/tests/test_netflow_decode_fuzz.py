@@ -3,6 +3,7 @@ a DecodeError — never another exception, never a hang."""
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 from pathlib import Path
@@ -100,21 +101,20 @@ def test_mutated_packets_in_a_batch(data):
         assert flows.dtype == FLOW_DTYPE
 
 
-def _fixture_packets() -> list[bytes]:
-    base = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "netflow" / "logstash-codec-netflow"
-    return [p.read_bytes() for p in sorted(base.glob("*.dat"))] if base.is_dir() else []
-
-
-FIXTURE_PACKETS = _fixture_packets()
+@functools.lru_cache(maxsize=2)
+def _fixture_packets(folder: Path) -> tuple[bytes, ...]:
+    return tuple(p.read_bytes() for p in sorted((folder / "logstash-codec-netflow").glob("*.dat")))
 
 
 @settings(max_examples=800)
 @given(st.data())
 def test_mutated_fixture_packets(netflow_fixtures, data):
+    packets = _fixture_packets(netflow_fixtures)
+    assert packets, f"no sample payloads in {netflow_fixtures}"
     decoder = Decoder()
-    for packet in FIXTURE_PACKETS:
+    for packet in packets:
         _check(decoder, packet)
-    _check(decoder, _mutate(data, data.draw(st.sampled_from(FIXTURE_PACKETS))))
+    _check(decoder, _mutate(data, data.draw(st.sampled_from(packets))))
 
 
 @settings(max_examples=300)
