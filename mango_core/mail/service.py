@@ -26,18 +26,18 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from mango_core.db import utcnow
+from mango_core.db.bulk import bulk_insert
 from mango_core.mail.models import FAILED, PREPARING, QUEUED, SENT, MailAttachment, MailMessage
 from mango_core.mail.smtp import MailSettings, PermanentMailError, SmtpConnection, TransientMailError
 from mango_core.tenancy.context import current_scope
 
 log = logging.getLogger("mango.mail")
 
-STAMPED = {"mango_tenant_stamped": True}  # location_id is set from the scope below
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
 LEASE = timedelta(minutes=10)
@@ -194,8 +194,8 @@ def queue_many(session: Session, messages: Sequence[dict[str, Any]], *, hold: bo
     """Queue many attachment-less messages at once (keys as :func:`queue`); returns how many are new.
 
     Every item needs ``dedup_key`` (a batch is what gets re-run); keys already queued are skipped.
-    One executemany INSERT without RETURNING: a billing run queues a message per invoice, and
-    reading the ids back cost more than the billing itself.
+    One bulk insert without RETURNING (COPY on PostgreSQL): a billing run queues a message per
+    invoice, and reading the ids back cost more than the billing itself.
     """
     scope = current_scope()
     location_id = scope.write_location_id
@@ -215,21 +215,22 @@ def queue_many(session: Session, messages: Sequence[dict[str, Any]], *, hold: bo
         known |= set(session.scalars(select(MailMessage.dedup_key)
                                      .where(MailMessage.dedup_key.in_(key_list[start:start + CHUNK]))))
     now = utcnow()
-    rows = []
-    for p in prepared:
-        if p["key"] in known:
-            continue
-        item = p["item"]
-        rows.append({"location_id": location_id, "state": PREPARING if hold else QUEUED,
-                     "recipients": clean_recipients(item["to"]), "subject": _subject(item["subject"]),
-                     "text": str(item.get("text") or ""), "html": item.get("html"),
-                     "reply_to": item.get("reply_to"), "entity": item.get("entity"),
-                     "entity_id": item.get("entity_id"), "dedup_key": p["key"], "attempts": 0,
-                     "next_attempt_at": now, "last_error": "", "created_at": now,
-                     "prepared_at": None if hold else now})
-    if rows:
-        session.execute(insert(MailMessage).execution_options(**STAMPED), rows)
-    return len(rows)
+    fresh = [p for p in prepared if p["key"] not in known]
+    items = [p["item"] for p in fresh]
+    if fresh:
+        state = PREPARING if hold else QUEUED
+        bulk_insert(session, MailMessage, {
+            "recipients": [clean_recipients(item["to"]) for item in items],
+            "subject": [_subject(item["subject"]) for item in items],
+            "text": [str(item.get("text") or "") for item in items],
+            "html": [item.get("html") for item in items],
+            "reply_to": [item.get("reply_to") for item in items],
+            "entity": [item.get("entity") for item in items],
+            "entity_id": [item.get("entity_id") for item in items],
+            "dedup_key": [p["key"] for p in fresh],
+        }, {"location_id": location_id, "state": state, "attempts": 0, "next_attempt_at": now, "last_error": "",
+            "created_at": now, "prepared_at": None if hold else now})
+    return len(fresh)
 
 
 def preparing(session: Session, *, entity: str | None = None, limit: int = 100) -> list[MailMessage]:

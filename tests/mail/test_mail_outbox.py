@@ -168,6 +168,25 @@ def test_dedup_key_queues_once_per_location(db, world):
         assert other.id != first.id
 
 
+def test_a_batch_queued_message_is_sent_as_queued(db, world, smtp_server):
+    """queue_many writes by COPY on PostgreSQL: the JSON recipients, texts and defaults arrive whole."""
+    with location_scope(world.loc_a.id):
+        assert service.queue_many(db, [
+            {"to": ["a@example.test", "b@example.test"], "subject": "Faktura 1", "text": "Dobrý den,\nčástka: 1\xa0234,50\xa0Kč",
+             "reply_to": "fakturace@example.test", "entity": "invoice", "entity_id": 7, "dedup_key": "invoice:7"},
+        ]) == 1
+        db.commit()
+        [message] = db.scalars(select(MailMessage)).all()
+        assert (message.state, message.recipients, message.entity_id, message.attempts, message.last_error) == (
+            QUEUED, ["a@example.test", "b@example.test"], 7, 0, "")
+        assert message.location_id == world.loc_a.id
+        assert service.send_due(db, utcnow(), settings=smtp_server.settings()).sent == 1
+    [(rcpts, email)] = smtp_server.messages
+    assert sorted(rcpts) == ["a@example.test", "b@example.test"]
+    assert email["Subject"] == "Faktura 1" and email["Reply-To"] == "fakturace@example.test"
+    assert email.get_content().replace("\r\n", "\n") == "Dobrý den,\nčástka: 1\xa0234,50\xa0Kč\n"
+
+
 def test_held_message_waits_for_its_attachments(db, world, smtp_server):
     with location_scope(world.loc_a.id):
         message = queue_one(db, hold=True, dedup_key="invoice:9")
