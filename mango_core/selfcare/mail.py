@@ -1,4 +1,4 @@
-"""The portal's e-mails (invitation, password reset, a decided tariff request) and the links in them.
+"""The portal's e-mails (invitation, password reset, a decided tariff request, registration) and their links.
 
 Mail goes through the core outbox (:func:`mango_core.mail.service.queue`) in the caller's
 transaction, so a link exists in a mail exactly when its token was committed. Texts are in the
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from mango_core.mail import service as outbox
 from mango_core.mail.models import MailMessage
 from mango_core.selfcare.accounts import SelfcareError
-from mango_core.selfcare.models import SelfcareAccount, TariffRequest
+from mango_core.selfcare.models import Registration, SelfcareAccount, TariffRequest
 from mango_core.tenancy.models import Location
 from mango_core.tenancy.validators import N_
 
@@ -46,11 +46,19 @@ def password_url(base: str, location: Location, token: str) -> str:
     return f"{base}/selfcare/{location.code}/password/{token}"
 
 
-def _locale(account: SelfcareAccount, location: Location) -> str:
+def register_url(base: str, location: Location, token: str) -> str:
+    return f"{base}/selfcare/{location.code}/register/{token}"
+
+
+def reset_url(base: str, location: Location) -> str:
+    return f"{base}/selfcare/{location.code}/reset"
+
+
+def _locale(account: SelfcareAccount | None, location: Location, wanted: str | None = None) -> str:
     from mango_core.kernel import current_mango
 
     offered = current_mango().settings["locales"]
-    for choice in (account.locale, location.locale):
+    for choice in (account.locale if account is not None else wanted, location.locale):
         if choice in offered:
             return choice
     return current_mango().settings["default_locale"]
@@ -111,3 +119,33 @@ def send_decision(session: Session, account: SelfcareAccount, tariff_request: Ta
         text = _("Hello,\n\n%(body)s\n%(note)s\nDetails are in the customer portal: %(login)s\n\n%(company)s",
                  body=body, note="\n" + note + "\n" if note else "", login=login_url(base, location), company=company)
     return _queue(session, account, location, subject, text)
+
+
+def send_registration_link(session: Session, registration: Registration, token: str, *, location: Location, base: str,
+                           valid_until: datetime) -> MailMessage:
+    """The link that confirms a registration (nothing is made until it is followed)."""
+    with force_locale(_locale(None, location, registration.locale)):
+        company = _company(location)
+        subject = _("Confirm your registration in the customer portal of %(company)s", company=company)
+        text = _("Hello,\n\nthank you for registering in the customer portal of %(company)s.\n\nConfirm your "
+                 "e-mail address here to create your account (the link works once, until %(until)s):\n%(link)s\n\n"
+                 "If you did not register, ignore this message: nothing is created without the confirmation.\n\n"
+                 "%(company)s", company=company, until=format_datetime(valid_until, "short"),
+                 link=register_url(base, location, token))
+    return outbox.queue(session, to=registration.email, subject=subject, text=text, entity="selfcare_registration",
+                        entity_id=registration.id, reply_to=location.email or None)
+
+
+def send_already_registered(session: Session, email: str, locale: str | None, *, location: Location,
+                            base: str) -> MailMessage:
+    """What a registration of an address that has an account gets instead of a link."""
+    with force_locale(_locale(None, location, locale)):
+        company = _company(location)
+        subject = _("Your account in the customer portal of %(company)s", company=company)
+        text = _("Hello,\n\nsomebody (hopefully you) tried to register this e-mail address in the customer portal "
+                 "of %(company)s, but you already have an account there.\n\nLog in at %(login)s. Forgotten "
+                 "password? Ask for a new one here:\n%(reset)s\n\nIf it was not you, ignore this message: your "
+                 "account stays as it is.\n\n%(company)s", company=company, login=login_url(base, location),
+                 reset=reset_url(base, location))
+    return outbox.queue(session, to=email, subject=subject, text=text, entity="selfcare_registration",
+                        reply_to=location.email or None)

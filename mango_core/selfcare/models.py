@@ -1,7 +1,8 @@
-"""Selfcare: customers' portal accounts, their one-time password links, sessions and tariff requests.
+"""Selfcare: customers' portal accounts, their one-time password links, sessions and tariff requests,
+and self-registration (its per-location settings and the registrations waiting for confirmation).
 
-Only :mod:`mango_core.selfcare.accounts` and :mod:`mango_core.selfcare.tariffs` write these
-tables. An account belongs to one customer of one location (the location's code is in every
+Only :mod:`mango_core.selfcare.accounts`, :mod:`mango_core.selfcare.tariffs` and
+:mod:`mango_core.selfcare.registration` write these tables. An account belongs to one customer of one location (the location's code is in every
 portal URL a customer starts from); it logs in with its e-mail or the customer's number.
 """
 
@@ -45,6 +46,11 @@ class SelfcareAccount(TimestampMixin, TenantMixin, Base):
     password_set_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    # set when the customer registered itself in the portal (None: invited by staff), with the
+    # version of the terms it accepted then and when (None: the location asked for no terms)
+    registered_at: Mapped[datetime | None]
+    terms_version: Mapped[int | None]
+    terms_accepted_at: Mapped[datetime | None]
 
     customer = relationship("Customer")
 
@@ -94,6 +100,91 @@ def _require_scope() -> None:
 
     if scope_or_none() is None:
         raise TenancyError("No location scope is set; refusing to write tenant-owned data.")
+
+
+PERSON_KINDS = ("person", "company")
+
+
+class RegistrationSettings(TenantMixin, Base):
+    """Whether strangers may register as customers in the location's portal (off without a row).
+
+    ``terms_version`` grows whenever the terms (text or address) change, so a consent names the
+    wording it was given to; each wording stays in the history (entity ``selfcare_terms``).
+    """
+
+    __tablename__ = "core_selfcare_registration_settings"
+    __table_args__ = (UniqueConstraint("location_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_person: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_company: Mapped[bool] = mapped_column(Boolean, default=True)
+    terms_text: Mapped[str | None] = mapped_column(Text)
+    terms_url: Mapped[str | None] = mapped_column(String(500))
+    terms_version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"))
+
+    @property
+    def has_terms(self) -> bool:
+        return bool(self.terms_text or self.terms_url)
+
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        return cls(**{"enabled": True, "allow_person": True, "allow_company": True, "terms_version": 0, **overrides})
+
+
+class Registration(TenantMixin, Base):
+    """A registration waiting for its e-mail to be confirmed; only the link's SHA-256 is stored.
+
+    The password is kept only as its Argon2id hash. Confirming creates the customer, its contact
+    and its account (``customer_id``) and blanks the personal fields; the row stays until it
+    expires (a second click on the link then finds it confirmed) and the purge job deletes it.
+    """
+
+    __tablename__ = "core_selfcare_registration"
+    __table_args__ = (
+        UniqueConstraint("location_id", "token_hash"),
+        Index("ix_core_selfcare_registration_expires", "location_id", "expires_at"),
+        Index("ix_core_selfcare_registration_email", "location_id", "email"),
+        CheckConstraint(_in("kind", PERSON_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str | None] = mapped_column(String(5))
+    kind: Mapped[str] = mapped_column(String(10), default="person")
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    ico: Mapped[str | None] = mapped_column(String(8))
+    dic: Mapped[str | None] = mapped_column(String(14))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    street: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    country: Mapped[str] = mapped_column(String(2), default="CZ")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    terms_version: Mapped[int | None]
+    terms_accepted_at: Mapped[datetime | None]
+    next_path: Mapped[str | None] = mapped_column(String(300))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("core_customer.id", ondelete="SET NULL"))
+
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        from datetime import timedelta
+
+        from mango_core.testing.factories import _counter
+
+        n = next(_counter)
+        values = {"token_hash": f"{n:064d}", "email": f"reg{n}@example.test", "kind": "person",
+                  "last_name": f"Registered {n}", "country": "CZ", "expires_at": utcnow() + timedelta(days=1)}
+        return cls(**{**values, **overrides})
 
 
 class SelfcareSession(Base):

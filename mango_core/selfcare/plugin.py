@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from mango_core.permissions import Permission
 from mango_core.plugins import hookimpl
+from mango_core.scheduler.jobs import Job
 from mango_core.selfcare.menu import SelfcareMenuItem
 from mango_core.web.menu import MenuItem
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 def mango_models() -> list[type]:
     from mango_core.selfcare import models
 
-    return [models.SelfcareAccount, models.SelfcareToken, models.SelfcareSession, models.TariffRequest]
+    return [models.SelfcareAccount, models.SelfcareToken, models.SelfcareSession, models.TariffRequest,
+            models.RegistrationSettings, models.Registration]
 
 
 @hookimpl
@@ -31,11 +33,20 @@ def mango_permissions() -> list[Permission]:
         Permission("core.selfcare.view", _l("See customers' portal access and tariff requests")),
         Permission("core.selfcare.manage", _l("Invite customers to the portal and end their access")),
         Permission("core.selfcare.requests", _l("Approve or reject tariff change requests from the portal")),
+        Permission("core.selfcare.settings", _l("Allow customers to register in the portal and set their terms")),
     ]
 
 
 @hookimpl
+def mango_jobs() -> list[Job]:
+    from mango_core.selfcare.registration import PURGE_REGISTRATIONS
+
+    return [PURGE_REGISTRATIONS]
+
+
+@hookimpl
 def mango_blueprints() -> list[Blueprint]:
+    from mango_core.selfcare import registration_views  # noqa: F401 - its pages are on the portal's blueprint
     from mango_core.selfcare.staff_views import bp as staff
     from mango_core.selfcare.views import bp
 

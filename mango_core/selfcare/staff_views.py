@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,12 +20,13 @@ from mango_core.customers.views import customer_or_404
 from mango_core.db import utcnow
 from mango_core.kernel import current_mango
 from mango_core.mail.service import MailInputError
-from mango_core.selfcare import accounts, forms, mail, tariffs
+from mango_core.selfcare import accounts, forms, mail, registration, tariffs
 from mango_core.selfcare.models import APPROVED, PENDING, REQUEST_STATES, TariffRequest
 from mango_core.services import forms as service_forms
 from mango_core.tenancy.models import Location
 from mango_core.tenancy.validators import InvalidValue
 from mango_core.web.access import has_permission
+from mango_core.web.forms import save
 from mango_core.web.menu import MenuItem
 from mango_core.web.plugin import _safe_next
 from mango_core.web.request import db
@@ -33,8 +34,11 @@ from mango_core.web.request import db
 bp = Blueprint("core_selfcare_staff", __name__)
 
 VIEW, MANAGE, DECIDE = "core.selfcare.view", "core.selfcare.manage", "core.selfcare.requests"
+SETTINGS = "core.selfcare.settings"
 MENU = [MenuItem(_l("Tariff requests"), "core_selfcare_staff.requests_page", DECIDE, section="customers", order=40,
-                 icon="arrow-left-right")]
+                 icon="arrow-left-right"),
+        MenuItem(_l("Portal registration"), "core_selfcare_staff.registration_settings", SETTINGS, section="admin",
+                 order=84, icon="person-plus")]
 
 
 def _settings() -> dict:
@@ -190,3 +194,36 @@ def reject(request_id: int):  # noqa: ANN201
     s.commit()
     flash(_("Rejected; the customer sees it in the portal."), "success")
     return _back()
+
+
+# --- self-registration ------------------------------------------------------------------------------
+
+
+@bp.route("/selfcare-settings/registration", methods=["GET", "POST"])
+@permission_required(SETTINGS)
+def registration_settings():  # noqa: ANN201
+    """Whether new customers may register in the current location's portal, as whom, and on which terms."""
+    s = db()
+    form = forms.RegistrationSettingsForm()
+    if form.validate_on_submit():
+        saved = save(form, lambda: registration.save_settings(
+            s, enabled=form.enabled.data, allow_person=form.allow_person.data, allow_company=form.allow_company.data,
+            terms_text=form.terms_text.data, terms_url=form.terms_url.data, actor=current_user.id),
+            _("Settings saved."))
+        if saved is not None:
+            return redirect(url_for(".registration_settings"))
+    found = registration.settings_of(s)
+    if request.method == "GET":
+        form.enabled.data = bool(found and found.enabled)
+        form.allow_person.data = found.allow_person if found else True
+        form.allow_company.data = found.allow_company if found else True
+        form.terms_text.data = found.terms_text if found else ""
+        form.terms_url.data = found.terms_url if found else ""
+    location = s.get(Location, g.location_id)
+    try:
+        base = mail.base_url(_settings().get("base_url"))
+        address = f"{base}/selfcare/{location.code}/register"
+    except InvalidValue:
+        address = None
+    return render_template("selfcare/staff_registration.html", form=form, found=found,
+                           address=address), 400 if form.errors else 200

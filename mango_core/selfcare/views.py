@@ -37,7 +37,7 @@ from mango_core.documents import service as documents
 from mango_core.kernel import current_mango
 from mango_core.params import ParamValidationError, validate_values
 from mango_core.params.forms import attach_errors, build_form, form_values
-from mango_core.selfcare import accounts, forms, mail, portal, tariffs
+from mango_core.selfcare import accounts, forms, mail, portal, registration, tariffs
 from mango_core.selfcare.access import (
     clear_session_cookie,
     current,
@@ -138,6 +138,7 @@ def login(code: str):  # noqa: ANN201
     location = _location_or_404(code)
     form = forms.LoginForm()
     status = 400 if request.method == "POST" else 200
+    back_to = registration.safe_next(request.args.get("next"))  # e.g. a plugin's page that sent the visitor here
     if form.validate_on_submit():
         s = db()
         rules = throttle.ThrottleRules.from_config(current_mango().settings.section("login_throttle"))
@@ -149,13 +150,15 @@ def login(code: str):  # noqa: ANN201
         if result.failure is None:
             if locale in current_mango().settings["locales"]:
                 session["locale"] = locale
-            response = redirect(url_for(".dashboard"))
+            response = redirect(back_to or url_for(".dashboard"))
             set_session_cookie(response, result.token)
             remember_location(response, location.code)
             return response
         flash(LOGIN_FAILED[result.failure], "danger")
         status = 429 if result.failure is accounts.LoginFailure.THROTTLED else 200
-    return _page("selfcare/login.html", location, status, form=form)
+    with location_scope(location.id):
+        can_register = registration.is_open(db())
+    return _page("selfcare/login.html", location, status, form=form, can_register=can_register, back_to=back_to)
 
 
 @bp.route("/<code>/password/<token>", methods=["GET", "POST"])
