@@ -56,7 +56,7 @@ def test_template_page_previews_without_saving_and_saves(client, db, world, in_l
     preview = post(client, "/callcenter/comms/templates", {"channel": "sms", "code": "outage", "action": "preview",
                                                             "body": "Pozor: {{ event.title }} od {{ event.starts }}"})
     html = preview.get_data(as_text=True)
-    assert "Pozor: Plánovaná údržba od 2026-12-01 22:00" in html
+    assert "Pozor: Plánovaná údržba od 01.12.26 22:00" in html
     with in_loc(world.loc_a):
         assert db.scalar(select(func.count()).select_from(CommTemplate)) == 0
     broken = post(client, "/callcenter/comms/templates", {"channel": "sms", "code": "outage", "action": "preview",
@@ -149,3 +149,14 @@ def test_anonymising_a_customer_erases_its_communication_and_cancels_queued_sms(
         assert (sms.state, sms.recipient, sms.text) == ("failed", "", "[anonymised]")
         assert db.scalar(select(SmsMessage.text).where(SmsMessage.id == other.id)) == "Cizí"
         assert db.execute(select(InboundMail.sender, InboundMail.subject)).one() == ("", "[anonymised]")
+
+
+def test_every_default_template_renders_with_the_sample_and_fits_an_sms():
+    for (channel, code), default in templates.DEFAULTS.items():
+        rendered = templates.render_text(channel, default.subject, default.body, templates.SAMPLE)
+        assert rendered.body.strip(), (channel, code)
+        if channel == "email":
+            assert rendered.subject and "{{" not in rendered.subject, code
+        else:
+            assert len(rendered.body) <= templates.MAX_SMS, code
+    assert {"planned", "outage", "event_end"} <= set(templates.codes())

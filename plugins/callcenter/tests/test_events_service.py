@@ -1,5 +1,6 @@
 """Service events: affected customers through the ISP topology (and without it: by hand, by product,
-all), e-mail notification once per customer and stage, the alert → outage job, the Selfcare notice."""
+all), e-mail notification once per customer and stage (in the communication log), the alert → outage job,
+the Selfcare notice."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
+from mango_callcenter.comms.models import CommLog
+from mango_callcenter.events import notices
 from mango_callcenter.events import service as events
-from mango_callcenter.events.models import FINISHED, ONGOING, EventCustomer, ServiceEvent
+from mango_callcenter.events.models import FINISHED, ONGOING, EventNotice, ServiceEvent
 from mango_core.customers import service as customers
 from mango_core.customers.models import Customer
 from mango_core.db import utcnow
@@ -102,38 +105,29 @@ def test_customers_are_told_once_per_stage(db, world, in_loc, network):
     nodes, one, two, three = network
     with in_loc(world.loc_a):
         event = _event(db, device_ids=[nodes["core"].id])
-        assert events.notify(db, event) == 2  # two customers, one of them with two services
+        assert notices.notify(db, event).sent["email"] == 2  # two customers, one of them with two services
         db.commit()
-        assert events.notify(db, event) == 0  # a re-send sends nothing twice
-        # even when the marks are lost, the outbox's dedup keys stop a second e-mail
-        for row in db.scalars(select(EventCustomer).where(EventCustomer.event_id == event.id)):
-            row.notified_at = None
+        assert notices.notify(db, event).total == 0  # a re-send sends nothing twice
+        # even when the notices are lost, the outbox's dedup keys stop a second e-mail
+        db.execute(delete(EventNotice))
         db.flush()
-        assert events.notify(db, event) == 0
+        assert notices.notify(db, event).sent["email"] == 2
         keys = sorted(db.scalars(select(MailMessage.dedup_key).where(MailMessage.entity == "callcenter_event")))
         assert keys == sorted(f"callcenter:event:{event.id}:announce:{c}" for c in {one.customer_id, two.customer_id})
         mail = db.scalar(select(MailMessage).where(MailMessage.entity == "callcenter_event").limit(1))
         assert "Výpadek AP" in mail.subject and "Pracujeme na tom." in mail.text
+        # each e-mail is in its customer's communication log, once
+        logged = sorted(db.scalars(select(CommLog.customer_id).where(CommLog.entity == "callcenter_event")))
+        assert logged == sorted([one.customer_id, two.customer_id])
         with pytest.raises(InvalidValue):  # not finished yet
-            events.notify(db, event, stage=events.END)
+            notices.notify(db, event, stage=events.END)
         events.change_state(db, event, FINISHED)
         assert event.ends_at is not None
-        assert events.notify(db, event, stage=events.END) == 2
-        assert events.notify(db, event, stage=events.END) == 0
+        assert notices.notify(db, event, stage=events.END).sent["email"] == 2
+        assert notices.notify(db, event, stage=events.END).total == 0
         with pytest.raises(InvalidValue):
             events.change_state(db, event, ONGOING)  # finished is final
         db.commit()
-
-
-def test_other_channels_hear_of_each_notification(db, world, in_loc, network, monkeypatch):
-    nodes, one, *_ = network
-    heard = []
-    monkeypatch.setattr(events, "NOTIFIERS", [lambda s, e, stage, told: heard.append((e.id, stage, len(told)))])
-    with in_loc(world.loc_a):
-        event = _event(db, device_ids=[nodes["ap1"].id])
-        events.notify(db, event)
-        events.notify(db, event)
-    assert heard == [(event.id, "announce", 1)]
 
 
 def _alert(db, device, state="open"):  # noqa: ANN001, ANN202
@@ -176,7 +170,8 @@ def test_the_job_runs_through_the_scheduler_entry(app, db, world, in_loc, networ
     with in_loc(world.loc_a):
         _alert(db, nodes["ap1"])
         db.commit()
-        assert OUTAGES_JOB.func(JobContext(db, world.loc_a.id, OUTAGES_JOB.id, {})) == "1 opened, 0 finished"
+        assert OUTAGES_JOB.func(JobContext(db, world.loc_a.id, OUTAGES_JOB.id, {})) == (
+            "1 opened, 0 finished; told automatically: nothing to do")
 
 
 def test_the_selfcare_notice_is_shown_to_affected_customers_only(app, client, db, world):

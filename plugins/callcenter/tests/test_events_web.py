@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from mango_callcenter.comms.models import SmsMessage
+from mango_callcenter.events import notices, visits
 from mango_callcenter.events import service as events
-from mango_callcenter.events import visits
 from mango_callcenter.events.models import Visit
 from mango_core.db import utcnow
 from mango_core.documents.models import Document
@@ -47,7 +48,7 @@ def service_a(db, world, in_loc, customer_a):  # noqa: ANN001, ANN201
 def test_pages_need_their_permissions(client, world):
     enter(client, world, world.clerk_a)
     for path in ("/callcenter/events/", "/callcenter/events/visits", "/callcenter/events/1",
-                 "/callcenter/events/visits/1"):
+                 "/callcenter/events/visits/1", "/callcenter/events/settings"):
         assert client.get(path).status_code == 403, path
     for path in ("/callcenter/events/new", "/callcenter/events/visits/1/work-order.pdf", "/callcenter/events/1/notify"):
         assert post(client, path, {"title": "x"}, token_from="/").status_code == 403, path
@@ -69,17 +70,46 @@ def test_an_event_is_made_and_announced_from_the_pages(client, db, world, custom
         assert event.starts_at == datetime(2030, 5, 4, 22, 0, tzinfo=PRAGUE).astimezone(UTC)
     detail = client.get(f"/callcenter/events/{event_id}").get_data(as_text=True)
     assert f'data-customer="{customer_a.id}"' in detail and 'id="notify"' in detail
+    assert 'name="channel" value="sms"' in detail
+    nothing = post(client, f"/callcenter/events/{event_id}/notify", {"stage": "announce"},
+                   token_from=f"/callcenter/events/{event_id}", follow_redirects=True).get_data(as_text=True)
+    assert "Zvolte e-mail, SMS nebo obojí." in nothing  # no channel chosen: nobody told
     for _ in range(2):
-        assert post(client, f"/callcenter/events/{event_id}/notify", {"stage": "announce"},
-                    token_from=f"/callcenter/events/{event_id}").status_code == 302
+        resp = post(client, f"/callcenter/events/{event_id}/notify", {"stage": "announce", "channel": ["email", "sms"]},
+                    token_from=f"/callcenter/events/{event_id}", follow_redirects=True)
+        assert resp.status_code == 200
+    assert "e-mailem: 0, SMS: 0" in resp.get_data(as_text=True)  # the second time: nobody twice
     with location_scope(world.loc_a.id):
         sent = list(db.scalars(select(MailMessage).where(MailMessage.entity == "callcenter_event")))
+        texts = list(db.scalars(select(SmsMessage)))
     assert len(sent) == 1 and sent[0].recipients == ["jana@example.test"]
-    assert "Plánované práce" in sent[0].subject  # in the location's language
+    assert "Plánované práce" in sent[0].subject  # the location's (default Czech) template
+    assert [t.recipient for t in texts] == ["+420777123456"] and "Výměna baterií UPS" in texts[0].text
+    detail = client.get(f"/callcenter/events/{event_id}").get_data(as_text=True)
+    assert 'data-stage="announce" data-channel="sms"><td>oznámení</td><td>SMS</td><td data-sent="1">' in detail
+    card = client.get(f"/customers/{customer_a.id}?tab=callcenter_events").get_data(as_text=True)
+    assert f'data-event="{event_id}"' in card and 'data-notice="announce:sms:queued"' in card
     bad = post(client, "/callcenter/events/new", {"kind": "planned", "title": "Bez služeb", "starts_at": "2030-05-04T22:00",
                                                   "ends_at": "2030-05-03T22:00", "state": "planned", "scope": "all"},
                token_from="/callcenter/events/", follow_redirects=True)
     assert "nesmí být před začátkem" in bad.get_data(as_text=True)
+
+
+def test_automatic_notices_are_switched_on_per_location(client, db, world):
+    enter(client, world)
+    assert 'id="event-settings-link"' in client.get("/callcenter/events/").get_data(as_text=True)
+    page = client.get("/callcenter/events/settings").get_data(as_text=True)
+    assert 'id="event-settings"' in page and "Oznámení výpadků" in page
+    bad = post(client, "/callcenter/events/settings", {"auto_notify": "y", "auto_delay_minutes": "5"},
+               token_from="/callcenter/events/settings", follow_redirects=True)
+    assert "Zvolte e-mail, SMS nebo obojí." in bad.get_data(as_text=True)  # on, but no channel
+    assert post(client, "/callcenter/events/settings", {"auto_notify": "y", "auto_delay_minutes": "5", "auto_sms": "y"},
+                token_from="/callcenter/events/settings").status_code == 302
+    with location_scope(world.loc_a.id):
+        row = notices.settings(db)
+        assert (row.auto_notify, row.auto_delay_minutes, row.channels) == (True, 5, ("sms",))
+    with location_scope(world.loc_b.id):
+        assert notices.settings(db) is None  # another location's setting is its own
 
 
 def test_visits_in_the_calendar_outcome_and_work_order(app, client, db, world, in_loc, customer_a, service_a):

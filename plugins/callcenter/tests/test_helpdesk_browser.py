@@ -1,7 +1,8 @@
 """The helpdesk end to end in a real browser, against a real `mango serve` and a real SMTP server
 (aiosmtpd): a customer opens a request in Selfcare, staff answer it in Opcare (and add an internal
 note), `mango jobs run core:send_mail` delivers the answer threaded by its Message-ID, and the
-customer sees the answer, but not the note, in Selfcare."""
+customer sees the answer, but not the note, in Selfcare; staff then split the customer's next message off
+into a new ticket (checkbox, confirm dialog under the CSP)."""
 
 from __future__ import annotations
 
@@ -129,7 +130,7 @@ def test_customer_asks_in_selfcare_staff_answer_in_opcare_and_the_mail_goes_out(
     (recipients, message), = site.smtp.messages
     assert recipients == [CUSTOMER_EMAIL]
     assert message["Subject"] == f"[#{number}] Nejde mi televize"
-    assert re.fullmatch(rf"<ticket-{number}\.\d+\.{site.location_id}@alfa\.test>", message["Message-ID"])
+    assert re.fullmatch(rf"<ticket-{number}\.[A-Za-z0-9_-]{{24}}@alfa\.test>", message["Message-ID"])
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "poruchu jsme opravili" in body and "multicast" not in body
 
@@ -143,3 +144,23 @@ def test_customer_asks_in_selfcare_staff_answer_in_opcare_and_the_mail_goes_out(
     assert "Děkuji, už to jde." in customer.locator("#thread").inner_text()
     staff.reload()
     assert staff.locator("#ticket-summary [data-state]").get_attribute("data-state") == "open"
+
+    # staff split the customer's last message off into a new ticket (checkboxes, confirm under the CSP)
+    last = staff.locator("#thread [data-message]").last
+    assert "Děkuji, už to jde." in last.inner_text()
+    message_id = last.get_attribute("data-message")
+    staff.check(f"#split-{message_id}")
+    staff.fill("#ticket-split input[name=subject]", "Poděkování")
+    staff.once("dialog", lambda dialog: dialog.dismiss())  # "no": nothing happens
+    staff.click("#ticket-split button[type=submit]")
+    assert staff.url.endswith(f"/callcenter/{number}")
+    staff.once("dialog", lambda dialog: dialog.accept())
+    with staff.expect_navigation():
+        staff.click("#ticket-split button[type=submit]")
+    assert staff.url.endswith(f"/callcenter/{number + 1}")
+    assert "Poděkování" in staff.locator("h1").inner_text()
+    assert staff.locator("#thread").inner_text().count("Děkuji, už to jde.") == 1
+    assert staff.locator(".alert-success").count() == 1
+    staff.goto(f"/callcenter/{number}")
+    assert "Děkuji, už to jde." not in staff.locator("#thread").inner_text()
+    assert staff.locator("#ticket-events [data-event='split_to']").count() == 1

@@ -82,6 +82,26 @@ def test_a_new_ticket_from_the_customer_card(client, db, world, customer_a):
     assert f'data-ticket="{made.number}"' in card
 
 
+def test_a_new_ticket_can_notify_the_customer(client, db, world, customer_a):
+    enter(client, world)
+    form = client.get(f"/callcenter/new?customer_id={customer_a.id}").get_data(as_text=True)
+    assert 'name="notify"' in form and "Informovat zákazníka e-mailem" in form
+    base = {"customer_id": str(customer_a.id), "body": "Ve čtvrtek vyměníme router.", "priority": "normal",
+            "channel": "phone"}
+    assert post(client, "/callcenter/new", {**base, "subject": "Bez oznámení"},
+                token_from="/callcenter/new").status_code == 302
+    with location_scope(world.loc_a.id):
+        assert db.scalar(select(func.count()).select_from(MailMessage)) == 0
+    assert post(client, "/callcenter/new", {**base, "subject": "S oznámením", "notify": "y"},
+                token_from="/callcenter/new").status_code == 302
+    with location_scope(world.loc_a.id):
+        made = db.scalar(select(Ticket).where(Ticket.subject == "S oznámením"))
+        (mail,) = db.scalars(select(MailMessage)).all()
+        first = helpdesk.thread(db, made, public_only=True)[0]
+    assert mail.recipients == ["jana@example.test"] and mail.subject == f"[#{made.number}] S oznámením"
+    assert "Ve čtvrtek vyměníme router." in mail.text and mail.message_id == first.email_message_id
+
+
 def test_bad_input_shows_the_form_again(client, db, world):
     enter(client, world)
     resp = post(client, "/callcenter/new", {"subject": "Bez zákazníka", "body": "x", "priority": "normal",

@@ -29,9 +29,11 @@ def _fetch_job(ctx: JobContext) -> str:
 
 
 def _sms_job(ctx: JobContext) -> str:
-    from mango_callcenter.comms.sms import driver_from, send_due
+    from mango_callcenter.comms.gateways import driver_for
+    from mango_callcenter.comms.sms import send_due
 
-    return str(send_due(ctx.session, driver_from(ctx.settings), max_attempts=int(ctx.settings["sms_max_attempts"])))
+    return str(send_due(ctx.session, driver_for(ctx.session, ctx.settings),
+                        max_attempts=int(ctx.settings["sms_max_attempts"])))
 
 
 FETCH_JOB = Job(id="callcenter:fetch_mail", label=_l("Read incoming e-mail into tickets"), func=_fetch_job,
@@ -43,7 +45,8 @@ SMS_JOB = Job(id="callcenter:send_sms", label=_l("Send queued SMS"), func=_sms_j
 @hookimpl
 def mango_permissions() -> list[Permission]:
     return [Permission("callcenter.comms.view", _l("View the communication log and the SMS queue")),
-            Permission("callcenter.comms.manage", _l("Manage message templates, mail sources and SMS"))]
+            Permission("callcenter.comms.manage", _l("Manage message templates, mail sources and SMS")),
+            Permission("callcenter.comms.send", _l("Write e-mails and SMS to customers from the customer card"))]
 
 
 @hookimpl
@@ -64,9 +67,9 @@ def mango_jobs() -> list[Job]:
 
 @hookimpl
 def mango_blueprints() -> list[Blueprint]:
-    from mango_callcenter.comms.views import bp
+    from mango_callcenter.comms.views import bp, report_bp
 
-    return [bp]
+    return [bp, report_bp]
 
 
 @hookimpl
@@ -78,7 +81,9 @@ def mango_menu_items() -> list[Any]:
             MenuItem(_l("Message templates"), "callcenter_comms.template_edit", "callcenter.comms.manage",
                      section="support", order=91, icon="file-earmark-text"),
             MenuItem(_l("Mail sources"), "callcenter_comms.sources", "callcenter.comms.manage", section="support",
-                     order=92, icon="inbox")]
+                     order=92, icon="inbox"),
+            MenuItem(_l("SMS gateway"), "callcenter_comms.gateway_settings", "callcenter.comms.manage",
+                     section="support", order=93, icon="phone")]
 
 
 @hookimpl

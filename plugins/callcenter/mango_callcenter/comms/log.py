@@ -42,6 +42,27 @@ def record_mail(session: Session, message: MailMessage, *, customer_id: int | No
     return row
 
 
+def record_mails(session: Session, keys: dict[str, int]) -> int:
+    """Log the outbox e-mails queued under ``keys`` (dedup key -> customer id) in bulk; ones logged before are skipped."""
+    added = 0
+    items = list(keys.items())
+    for start in range(0, len(items), 500):
+        chunk = dict(items[start:start + 500])
+        messages = list(session.scalars(select(MailMessage).where(MailMessage.dedup_key.in_(list(chunk)))))
+        logged = set(session.scalars(select(CommLog.ref_id).where(CommLog.channel == EMAIL,
+                                                                  CommLog.ref_id.in_([m.id for m in messages]))))
+        for message in messages:
+            if message.id in logged:
+                continue
+            session.add(CommLog(customer_id=chunk[message.dedup_key], channel=EMAIL,
+                                recipient=", ".join(message.recipients)[:500], subject=message.subject[:300],
+                                body=(message.text or "")[:MAX_BODY], ref_id=message.id, entity=message.entity or "",
+                                entity_id=message.entity_id, created_at=utcnow()))
+            added += 1
+    session.flush()
+    return added
+
+
 def record_sms(session: Session, sms: SmsMessage, *, entity: str = "", entity_id: int | None = None) -> CommLog:
     existing = session.scalar(select(CommLog).where(CommLog.channel == SMS, CommLog.ref_id == sms.id))
     if existing is not None:

@@ -9,12 +9,10 @@
 * **No loops**: auto-replies and bounces (``Auto-Submitted`` other than ``no``, ``Precedence``
   bulk/junk/list, ``X-Autoreply``, delivery reports, ``MAILER-DAEMON``/null senders) and mail
   from our own address are recorded as ignored and never answered nor filed.
-* **Threading**: ``In-Reply-To``/``References`` naming one of the location's tickets (our reply
-  Message-IDs, see :func:`mango_callcenter.helpdesk.mails.ticket_number_from`, or the id of an
-  e-mail already filed in a ticket), else ``[#N]`` in the subject. The ticket's own customer or
-  requester may use either; anybody else (a colleague answering) only an exact Message-ID stored in
-  the ticket — anybody can type ``[#12]`` or build our id pattern. A merged ticket files into its
-  target; a closed ticket gets a new ticket instead.
+* **Threading**: an ``In-Reply-To``/``References`` id stored on a ticket's message, exactly (our reply
+  Message-IDs carry a random part), else ``[#N]`` in the subject from the ticket's customer or
+  requester only (see :func:`mango_callcenter.helpdesk.mails.ticket_of_answer`). A merged ticket
+  files into its target; a closed ticket gets a new ticket instead.
 * Otherwise a **new ticket** (channel e-mail) for the customer whose contact has the sender's
   address (exactly one customer), else for the unknown sender (``requester_email``).
 * **Attachments** are kept within the helpdesk's limits (``attachment_max_bytes``,
@@ -42,7 +40,6 @@ from mango_callcenter.helpdesk.attachments import Upload, check
 from mango_callcenter.helpdesk.models import CLOSED, EMAIL, Ticket, TicketMessage
 from mango_core.customers.models import Customer, CustomerContact, CustomerContactChannel
 from mango_core.db import utcnow
-from mango_core.tenancy.context import current_scope
 from mango_core.tenancy.validators import InvalidValue
 
 MSGID_RE = re.compile(r"<[^<>\s]{1,298}>")
@@ -148,34 +145,10 @@ def _references(msg: EmailMessage) -> list[str]:
     return list(dict.fromkeys(refs))
 
 
-def _sender_belongs(ticket: Ticket, sender: str, customer: Customer | None) -> bool:
-    if customer is not None and ticket.customer_id == customer.id:
-        return True
-    return bool(ticket.requester_email) and ticket.requester_email.lower() == sender.lower()
-
-
 def find_ticket(session: Session, msg: EmailMessage, sender: str, customer: Customer | None) -> Ticket | None:
-    """The active ticket this message answers (see the module doc), or None."""
-    refs = _references(msg)
-    location_id = current_scope().write_location_id
-    ticket = None
-    number = mails.ticket_number_from(references=" ".join(refs), subject="", location_id=location_id)
-    if number is not None:
-        candidate = helpdesk.ticket_by_number(session, number)
-        # our ids are predictable: from a stranger, only one of the ticket's e-mails exactly (not just the pattern)
-        if candidate is not None and (_sender_belongs(candidate, sender, customer) or session.scalar(
-                select(TicketMessage.id).where(TicketMessage.ticket_id == candidate.id,
-                                               TicketMessage.email_message_id.in_(refs)).limit(1))):
-            ticket = candidate
-    if ticket is None and refs:
-        ticket_id = session.scalar(select(TicketMessage.ticket_id).where(TicketMessage.email_message_id.in_(refs))
-                                   .order_by(TicketMessage.id.desc()).limit(1))
-        ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id)) if ticket_id else None
-    if ticket is None:
-        number = mails.ticket_number_from(subject=str(msg.get("Subject") or ""), location_id=location_id)
-        candidate = helpdesk.ticket_by_number(session, number) if number is not None else None
-        if candidate is not None and _sender_belongs(candidate, sender, customer):
-            ticket = candidate
+    """The active ticket this message answers (the rules: :func:`mango_callcenter.helpdesk.mails.ticket_of_answer`)."""
+    ticket = mails.ticket_of_answer(session, references=_references(msg), subject=str(msg.get("Subject") or ""),
+                                    sender=sender)
     for _hop in range(MAX_HOPS):
         if ticket is None or ticket.merged_into_id is None:
             break

@@ -34,7 +34,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mango_callcenter.comms.models import FAILED, QUEUED, SENT, SmsMessage
+from mango_callcenter.comms.models import FAILED, QUEUED, SENT, UNDELIVERED, SmsMessage
 from mango_core.db import utcnow
 from mango_core.mail.service import backoff
 from mango_core.tenancy.validators import N_, InvalidValue
@@ -227,8 +227,9 @@ def send_due(session: Session, driver: SmsDriver, *, max_attempts: int = 5, now:
 
 
 def retry(session: Session, sms: SmsMessage) -> None:
-    """Staff's "try again" on a failed SMS."""
-    if sms.state != FAILED:
+    """Staff's "try again" on a failed SMS (or one the gateway reported undelivered)."""
+    if sms.state not in (FAILED, UNDELIVERED):
         raise InvalidValue(N_("Only a failed message is sent again."), field="state")
     sms.state, sms.attempts, sms.next_attempt_at = QUEUED, 0, utcnow()
+    sms.provider_ref, sms.delivery_status, sms.delivered_at = "", "", None
     session.flush()

@@ -8,10 +8,11 @@ render error becomes an ``InvalidValue`` on ``body`` (saving checks that the tem
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +30,9 @@ SAMPLE: dict[str, Any] = {
     "company": "Alfa Net s.r.o.",
     "ticket": {"number": 42, "subject": "Nejde internet", "url": "https://portal.example.cz/selfcare/callcenter/42"},
     "text": "Dobrý den, porucha je opravena.",
-    "event": {"title": "Plánovaná údržba", "starts": "2026-12-01 22:00", "ends": "2026-12-02 02:00"},
+    "subject": "Porucha opravena",
+    "event": {"title": "Plánovaná údržba", "kind": "planned", "starts": "01.12.26 22:00", "ends": "02.12.26 2:00",
+              "description": "Krátké výpadky připojení."},
 }
 
 
@@ -46,9 +49,24 @@ DEFAULTS: dict[tuple[str, str], Default] = {
     (EMAIL, "ticket_reply"): Default("[#{{ ticket.number }}] {{ ticket.subject }}",
                                      "{{ text }}\n\n-- \n{{ company }}\n"),
     (SMS, "ticket_reply"): Default("", "{{ company }}: odpověděli jsme na váš požadavek #{{ ticket.number }}."),
-    (EMAIL, "outage"): Default("{{ company }}: {{ event.title }}",
-                               "Dobrý den,\n\n{{ event.title }}: {{ event.starts }} – {{ event.ends }}.\n\n{{ company }}\n"),
-    (SMS, "outage"): Default("", "{{ company }}: {{ event.title }} {{ event.starts }}–{{ event.ends }}"),
+    # service events: announced (planned works, an outage) and over (event_end)
+    (EMAIL, "planned"): Default(
+        "Plánované práce: {{ event.title }} – {{ company }}",
+        "Dobrý den,\n\nv předstihu vás informujeme o plánovaných pracích, které se dotknou vaší služby.\n\n"
+        "{{ event.title }}\nOd: {{ event.starts }}\nDo: {{ event.ends }}\n\n"
+        "{% if event.description %}{{ event.description }}\n\n{% endif %}S pozdravem\n{{ company }}\n"),
+    (SMS, "planned"): Default("", "{{ company }}: plánované práce {{ event.starts }}–{{ event.ends }}: {{ event.title }}"),
+    (EMAIL, "outage"): Default(
+        "Výpadek služby: {{ event.title }} – {{ company }}",
+        "Dobrý den,\n\nomlouváme se: vaši službu postihl výpadek. Pracujeme na odstranění.\n\n"
+        "{{ event.title }}\nOd: {{ event.starts }}\n\n"
+        "{% if event.description %}{{ event.description }}\n\n{% endif %}S pozdravem\n{{ company }}\n"),
+    (SMS, "outage"): Default("", "{{ company }}: výpadek od {{ event.starts }}: {{ event.title }}. Pracujeme na tom."),
+    (EMAIL, "event_end"): Default(
+        "Ukončeno: {{ event.title }} – {{ company }}",
+        "Dobrý den,\n\nudálost níže skončila. Děkujeme za trpělivost.\n\n{{ event.title }}\n"
+        "Od: {{ event.starts }}\nDo: {{ event.ends }}\n\nS pozdravem\n{{ company }}\n"),
+    (SMS, "event_end"): Default("", "{{ company }}: ukončeno: {{ event.title }}. Děkujeme za trpělivost."),
 }
 
 
@@ -76,26 +94,49 @@ def source(session: Session, channel: str, code: str) -> Default:
     return DEFAULTS[(channel, code)]
 
 
-def _render_text(text: str, context: dict[str, Any], field: str) -> str:
+def _compile(text: str, field: str) -> Template:
     try:
-        return ENV.from_string(text).render(**context)
+        return ENV.from_string(text)
     except TemplateError as exc:
         raise InvalidValue(N_("The template cannot be rendered: %(error)s"), field=field, error=str(exc)[:200]) from None
 
 
+def _render(template: Template, context: dict[str, Any], field: str) -> str:
+    try:
+        return template.render(**context)
+    except TemplateError as exc:
+        raise InvalidValue(N_("The template cannot be rendered: %(error)s"), field=field, error=str(exc)[:200]) from None
+
+
+def compile_text(channel: str, subject: str, body: str) -> Callable[[dict[str, Any]], Rendered]:
+    """A renderer of the template (compiled once: a mass notice renders it per customer)."""
+    subject_tpl = _compile(subject, "subject") if channel == EMAIL else None
+    body_tpl = _compile(body, "body")
+
+    def render_one(context: dict[str, Any]) -> Rendered:
+        rendered_subject = " ".join(_render(subject_tpl, context, "subject").split()) if subject_tpl else ""
+        rendered = _render(body_tpl, context, "body")
+        if channel == SMS:
+            rendered = " ".join(rendered.split())
+            if len(rendered) > MAX_SMS:
+                raise InvalidValue(N_("An SMS has at most %(max)d characters."), field="body", max=MAX_SMS)
+        return Rendered(rendered_subject[:300], rendered)
+
+    return render_one
+
+
 def render_text(channel: str, subject: str, body: str, context: dict[str, Any]) -> Rendered:
-    rendered_subject = " ".join(_render_text(subject, context, "subject").split()) if channel == EMAIL else ""
-    rendered = _render_text(body, context, "body")
-    if channel == SMS:
-        rendered = " ".join(rendered.split())
-        if len(rendered) > MAX_SMS:
-            raise InvalidValue(N_("An SMS has at most %(max)d characters."), field="body", max=MAX_SMS)
-    return Rendered(rendered_subject[:300], rendered)
+    return compile_text(channel, subject, body)(context)
+
+
+def renderer(session: Session, channel: str, code: str) -> Callable[[dict[str, Any]], Rendered]:
+    """The location's template of the occasion (or the default), ready to render for many customers."""
+    tpl = source(session, channel, code)
+    return compile_text(channel, tpl.subject, tpl.body)
 
 
 def render(session: Session, channel: str, code: str, context: dict[str, Any]) -> Rendered:
-    tpl = source(session, channel, code)
-    return render_text(channel, tpl.subject, tpl.body, context)
+    return renderer(session, channel, code)(context)
 
 
 def save(session: Session, *, channel: object, code: object, subject: object, body: object) -> CommTemplate:

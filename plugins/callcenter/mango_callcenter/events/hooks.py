@@ -1,5 +1,6 @@
 """Hooks of the call centre events (listed in `PLUGIN.parts`): permissions, the ``callcenter:outages`` job,
-Opcare pages and menu, the Selfcare notice, the work order document kind."""
+Opcare pages and menu, the customer card's events tab, the Selfcare notice, the work order document kind,
+GDPR erasure of the notices' addresses."""
 
 from __future__ import annotations
 
@@ -14,11 +15,17 @@ from mango_core.scheduler.jobs import Job, JobContext
 if TYPE_CHECKING:
     from flask import Blueprint
 
+    from mango_core.customers.card import CardPart
+    from mango_core.customers.models import Customer
+
 
 def _outages_job(ctx: JobContext) -> str:
+    from mango_callcenter.events.notices import auto_notify
     from mango_callcenter.events.service import sync_alerts
 
-    return sync_alerts(ctx.session, ctx.location_id)
+    synced = sync_alerts(ctx.session, ctx.location_id)
+    told = auto_notify(ctx.session)
+    return f"{synced}; told automatically: {told}"
 
 
 OUTAGES_JOB = Job(id="callcenter:outages", label=_l("Open outage events from the ISP monitoring's alerts"),
@@ -53,6 +60,27 @@ def mango_menu_items() -> list[Any]:
                      order=20, icon="exclamation-triangle"),
             MenuItem(_l("Technician visits"), "callcenter_events.calendar", "callcenter.visits.view",
                      section="support", order=30, icon="calendar-week")]
+
+
+@hookimpl
+def mango_customer_card(customer: Customer) -> list[CardPart]:  # noqa: ARG001
+    from mango_callcenter.events.views import render_customer_events
+    from mango_core.customers.card import TAB, CardPart
+
+    return [CardPart("callcenter_events", _l("Outages and works"), render_customer_events, kind=TAB, order=57,
+                     permission="callcenter.events.view", icon="exclamation-triangle")]
+
+
+@hookimpl
+def mango_customer_changed(customer: Customer, changes: dict[str, tuple[Any, Any]]) -> None:
+    """An anonymised customer's event notices lose their addresses in the same transaction."""
+    if "anonymised_at" not in changes:
+        return
+    from sqlalchemy.orm import object_session
+
+    from mango_callcenter.events.notices import erase_customer
+
+    erase_customer(object_session(customer), customer.id)
 
 
 @hookimpl

@@ -4,6 +4,8 @@
 * :class:`EventDevice` — the devices an event is about (where the topology impact starts).
 * :class:`EventService` — the services it affects (from the topology, picked by hand, by product, or all).
 * :class:`EventCustomer` — the affected customers, and when each was told (one e-mail per stage).
+* :class:`EventNotice` — one notice of an event to a customer, per stage and channel (at most one).
+* :class:`EventSettings` — per location: whether outages opened from ISP alerts are told automatically.
 * :class:`Visit` — a technician's visit in the calendar, with its links and recorded outcome.
 """
 
@@ -11,7 +13,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mango_core.db import Base, TenantMixin, utcnow
@@ -24,6 +36,12 @@ CURRENT_STATES = (PLANNED, ONGOING)  # shown to customers, still to be told abou
 # how the affected services were chosen
 TOPOLOGY, MANUAL, PRODUCT, ALL = "topology", "manual", "product", "all"
 SOURCES = (TOPOLOGY, MANUAL, PRODUCT, ALL)
+ANNOUNCE, END = "announce", "end"  # the notice stages: the announcement, "it is over"
+STAGES = (ANNOUNCE, END)
+EMAIL, SMS = "email", "sms"  # as comms.models (the events area must not need it to define its tables)
+NOTICE_CHANNELS = (EMAIL, SMS)
+QUEUED, NO_CONTACT = "queued", "no_contact"  # a notice was queued / the customer has no address on the channel
+NOTICE_OUTCOMES = (QUEUED, NO_CONTACT)
 SCHEDULED, DONE, FAILED, VISIT_CANCELLED = "scheduled", "done", "failed", "cancelled"
 VISIT_STATES = (SCHEDULED, DONE, FAILED, VISIT_CANCELLED)
 
@@ -142,7 +160,7 @@ class EventService(TenantMixin, Base):
 
 
 class EventCustomer(TenantMixin, Base):
-    """An affected customer; ``notified_at``/``finished_notified_at``: when the e-mails were queued."""
+    """An affected customer; ``notified_at``/``finished_notified_at``: when first told (any channel; see EventNotice)."""
 
     __tablename__ = "callcenter_event_customer"
     __table_args__ = (
@@ -166,6 +184,72 @@ class EventCustomer(TenantMixin, Base):
         _event_for(session, overrides)
         overrides.setdefault("customer_id", make_row(session, Customer).id)
         return cls(**overrides)
+
+
+class EventNotice(TenantMixin, Base):
+    """A customer told of an event on one channel and stage (or found without an address on it).
+
+    The unique key makes "told once per event, stage, channel and customer" hold even for two
+    concurrent runs; a ``no_contact`` row is tried again by the next notification (an address may
+    have been added since) and counts the customers who could not be reached.
+    """
+
+    __tablename__ = "callcenter_event_notice"
+    __table_args__ = (
+        UniqueConstraint("location_id", "event_id", "stage", "channel", "customer_id", name="uq_callcenter_event_notice_once"),
+        CheckConstraint(_in("stage", STAGES), name="stage"),
+        CheckConstraint(_in("channel", NOTICE_CHANNELS), name="channel"),
+        CheckConstraint(_in("outcome", NOTICE_OUTCOMES), name="outcome"),
+        Index("ix_callcenter_event_notice_customer", "location_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("callcenter_event.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("core_customer.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(10))
+    outcome: Mapped[str] = mapped_column(String(12))
+    recipients: Mapped[str] = mapped_column(String(500), default="")  # addresses or numbers, comma separated
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[ServiceEvent] = relationship()
+
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        from mango_core.customers.models import Customer
+        from mango_core.testing.factories import make_row
+
+        _event_for(session, overrides)
+        overrides.setdefault("customer_id", make_row(session, Customer).id)
+        return cls(**{"stage": ANNOUNCE, "channel": SMS, "outcome": QUEUED, "recipients": "+420777000111",
+                      **overrides})
+
+
+class EventSettings(TenantMixin, Base):
+    """Per location: tell customers of outages opened from ISP alerts without staff (after a delay)."""
+
+    __tablename__ = "callcenter_event_settings"
+    __table_args__ = (
+        UniqueConstraint("location_id"),
+        CheckConstraint("auto_delay_minutes >= 0", name="auto_delay_minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    auto_notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an alert must stay open this long before customers are told (a flapping link tells nobody)
+    auto_delay_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    auto_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    auto_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(c for c, on in ((EMAIL, self.auto_email), (SMS, self.auto_sms)) if on)
+
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206, ARG003
+        return cls(**{"auto_notify": False, "auto_delay_minutes": 10, "auto_email": True, "auto_sms": False,
+                      **overrides})
 
 
 class Visit(TenantMixin, Base):
@@ -219,4 +303,4 @@ class Visit(TenantMixin, Base):
                       "state": SCHEDULED, **overrides})
 
 
-MODELS: list[type] = [ServiceEvent, EventDevice, EventService, EventCustomer, Visit]
+MODELS: list[type] = [ServiceEvent, EventDevice, EventService, EventCustomer, EventNotice, EventSettings, Visit]

@@ -7,28 +7,27 @@ Affected services are found by the event's ``scope``:
 * ``manual`` — services picked by hand; ``product`` — live services of one product; ``all`` — every
   live service of the location.
 
-The ISP plugin is imported lazily: the call centre works without it. Customers are told once per
-stage (announcement, end) through the core outbox; the dedup key
-``callcenter:event:<event>:<stage>:<customer>`` makes a re-send queue nothing twice. Other
-channels (SMS from the communication area) subscribe to :data:`NOTIFIERS`.
+The ISP plugin is imported lazily: the call centre works without it. Telling the customers (e-mail,
+SMS, automatically for outages from alerts) is :mod:`.notices`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 
 from flask import has_app_context
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from mango_callcenter.events.models import (
+from mango_callcenter.events.models import (  # noqa: F401 - ANNOUNCE, END: the stages, re-exported
     ALL,
+    ANNOUNCE,
     CANCELLED,
     CURRENT_STATES,
+    END,
     FINISHED,
     KINDS,
     MANUAL,
@@ -44,29 +43,22 @@ from mango_callcenter.events.models import (
     EventService,
     ServiceEvent,
 )
-from mango_core.customers.models import Customer
 from mango_core.db import utcnow
 from mango_core.devices.models import Device
-from mango_core.mail import service as outbox
 from mango_core.services.models import ACTIVE, BLOCKED, PENDING, Service
 from mango_core.tenancy.context import current_scope
-from mango_core.tenancy.models import Location
 from mango_core.tenancy.validators import N_, InvalidValue
 
 log = logging.getLogger(__name__)
 MAX_TITLE = 200
 MAX_DESCRIPTION = 20_000
 LIVE = (PENDING, ACTIVE, BLOCKED)
-ANNOUNCE, END = "announce", "end"
 TRANSITIONS: dict[str, frozenset[str]] = {
     PLANNED: frozenset({ONGOING, FINISHED, CANCELLED}),
     ONGOING: frozenset({FINISHED, CANCELLED}),
     FINISHED: frozenset(),
     CANCELLED: frozenset(),
 }
-# Other channels of a notification: ``f(session, event, stage, customers)`` for the customers told
-# now by e-mail (the communication area adds its SMS sender here). Each must be safe to call again.
-NOTIFIERS: list[Callable[[Session, ServiceEvent, str, list[Customer]], None]] = []
 
 
 # --- the ISP plugin, when it is there -------------------------------------------------------------
@@ -269,74 +261,6 @@ def events_of_customer(session: Session, customer_id: int, limit: int = 50) -> l
     mine = select(EventCustomer.event_id).where(EventCustomer.customer_id == customer_id)
     return list(session.scalars(select(ServiceEvent).where(ServiceEvent.id.in_(mine))
                                 .order_by(ServiceEvent.starts_at.desc()).limit(limit)))
-
-
-# --- notification ------------------------------------------------------------------------------------
-
-
-def _when(value: datetime | None, location: Location) -> str:
-    if value is None:
-        return "—"
-    from babel.dates import format_datetime
-
-    return format_datetime(value, "short", tzinfo=location.timezone or "Europe/Prague",
-                           locale=location.locale or "cs")
-
-
-def _message(event: ServiceEvent, stage: str, location: Location) -> tuple[str, str]:
-    """Subject and text in the current (location's) language."""
-    name = location.company_name or location.name
-    if stage == END:
-        subject = _("Finished: %(title)s", title=event.title)
-        lead = _("The event below has ended. Thank you for your patience.")
-    elif event.kind == OUTAGE:
-        subject = _("Service outage: %(title)s", title=event.title)
-        lead = _("We are sorry: your service is affected by an outage. We are working on it.")
-    else:
-        subject = _("Planned works: %(title)s", title=event.title)
-        lead = _("We are letting you know in advance about planned works that affect your service.")
-    lines = [_("Hello,"), "", lead, "", event.title,
-             _("From: %(when)s", when=_when(event.starts_at, location)),
-             _("Until: %(when)s", when=_when(event.ends_at, location)), ""]
-    if event.description:
-        lines += [event.description, ""]
-    lines += [_("Kind regards"), name, ""]
-    return f"{subject} – {name}".strip(" –"), "\n".join(lines)
-
-
-def notify(session: Session, event: ServiceEvent, *, stage: str = ANNOUNCE, now: datetime | None = None) -> int:
-    """Queue the e-mail of ``stage`` to every affected customer not told yet; returns how many were queued."""
-    from mango_callcenter.helpdesk.mails import customer_emails
-
-    if stage not in (ANNOUNCE, END):
-        raise InvalidValue(N_("Choose one of the offered values."), field="stage")
-    if stage == ANNOUNCE and not event.is_current:
-        raise InvalidValue(N_("Only a planned or ongoing event is announced."), field="state")
-    if stage == END and event.state != FINISHED:
-        raise InvalidValue(N_("Only a finished event is announced as finished."), field="state")
-    now = now or utcnow()
-    location = session.get(Location, event.location_id)
-    mark = "notified_at" if stage == ANNOUNCE else "finished_notified_at"
-    rows = [r for r in affected_customers(session, event) if getattr(r, mark) is None]
-    if not rows:
-        return 0
-    with force_locale(location.locale or "cs"):  # no request in a job: the location's language
-        subject, text = _message(event, stage, location)
-    messages, told = [], []
-    for row in rows:
-        to = customer_emails(row.customer)
-        setattr(row, mark, now)  # told (or nobody to tell by e-mail): not tried again
-        told.append(row.customer)
-        if to:
-            messages.append({"to": to, "subject": subject, "text": text, "entity": "callcenter_event",
-                             "entity_id": event.id,
-                             "dedup_key": f"callcenter:event:{event.id}:{stage}:{row.customer_id}",
-                             "reply_to": location.email or None})
-    queued = outbox.queue_many(session, messages) if messages else 0
-    session.flush()
-    for notifier in NOTIFIERS:
-        notifier(session, event, stage, told)
-    return queued
 
 
 # --- the ISP monitoring's open alerts ----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Opcare pages of service events (list, new, an event with its affected customers, state and
-notification) and technician visits (a week calendar, a new visit, the outcome, the work order PDF);
-the Selfcare notice. Views read forms and call :mod:`.service` and :mod:`.visits`."""
+notification by e-mail and SMS, the automatic notices' settings) and technician visits (a week
+calendar, a new visit, the outcome, the work order PDF); the customer card's events tab and the
+Selfcare notice. Views read forms and call :mod:`.service`, :mod:`.notices` and :mod:`.visits`."""
 
 from __future__ import annotations
 
@@ -13,15 +14,24 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Optional
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, NumberRange, Optional
 
+from mango_callcenter.events import notices, visits
 from mango_callcenter.events import service as events
-from mango_callcenter.events import visits
 from mango_callcenter.events.models import (
     ALL,
     CANCELLED,
     DONE,
+    EMAIL,
     FAILED,
     FINISHED,
     MANUAL,
@@ -31,6 +41,7 @@ from mango_callcenter.events.models import (
     PLANNED_WORK,
     PRODUCT,
     SCHEDULED,
+    SMS,
     TOPOLOGY,
     VISIT_CANCELLED,
 )
@@ -65,6 +76,14 @@ def scope_labels() -> dict[str, str]:
             ALL: _("all services")}
 
 
+def channel_labels() -> dict[str, str]:
+    return {EMAIL: _("e-mail"), SMS: _("SMS")}
+
+
+def stage_labels() -> dict[str, str]:
+    return {events.ANNOUNCE: _("announcement"), events.END: _("end notice")}
+
+
 def visit_state_labels() -> dict[str, str]:
     return {SCHEDULED: _("visit scheduled"), DONE: _("done"), FAILED: _("failed"), VISIT_CANCELLED: _("cancelled")}
 
@@ -80,6 +99,14 @@ class EventForm(FlaskForm):
     device_ids = SelectMultipleField(_l("Devices"), validate_choice=False)
     product_id = SelectField(_l("Product"), validate_choice=False)
     service_ids = StringField(_l("Service numbers (comma separated)"))
+
+
+class SettingsForm(FlaskForm):
+    auto_notify = BooleanField(_l("Tell customers of outages from monitoring alerts automatically"))
+    auto_delay_minutes = IntegerField(_l("Only after the alert has been open for (minutes)"),
+                                      validators=[NumberRange(min=0, max=notices.MAX_DELAY)])
+    auto_email = BooleanField(_l("By e-mail"))
+    auto_sms = BooleanField(_l("By SMS"))
 
 
 class StateForm(FlaskForm):
@@ -185,7 +212,8 @@ def detail(event_id: int):  # noqa: ANN201
     return render_template("callcenter/events/event.html", event=event, kinds=kind_labels(), states=state_labels(),
                            scopes=scope_labels(), services=events.affected_services(session, event),
                            customers=events.affected_customers(session, event), state_form=state_form,
-                           can_manage=has_permission(MANAGE), action_form=FlaskForm(formdata=None))
+                           can_manage=has_permission(MANAGE), action_form=FlaskForm(formdata=None),
+                           counts=notices.counts(session, event), channels=channel_labels(), stages=stage_labels())
 
 
 def _event_action(event_id: int, action, message: str):  # noqa: ANN001, ANN202
@@ -217,11 +245,30 @@ def notify(event_id: int):  # noqa: ANN201
     event = event_or_404(event_id)
     form = FlaskForm()
     if form.validate_on_submit():
-        saved = save(form, lambda: events.notify(db(), event, stage=stage),
-                     lambda n: _("E-mails queued: %(n)d.", n=n))
+        saved = save(form, lambda: notices.notify(db(), event, stage=stage, channels=request.form.getlist("channel")),
+                     lambda r: _("Customers told by e-mail: %(email)d, by SMS: %(sms)d. "
+                                 "Without an e-mail address: %(no_email)d, without a mobile number: %(no_sms)d.",
+                                 email=r.sent[EMAIL], sms=r.sent[SMS], no_email=r.unreachable[EMAIL],
+                                 no_sms=r.unreachable[SMS]))
         if saved is None:
             _flash_errors(form)
     return redirect(url_for(".detail", event_id=event.id))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def settings():  # noqa: ANN201
+    session = db()
+    current = notices.settings(session)
+    form = SettingsForm(obj=current) if current is not None else SettingsForm(auto_delay_minutes=10, auto_email=True)
+    if form.validate_on_submit():
+        saved = save(form, lambda: notices.save_settings(
+            session, auto_notify=form.auto_notify.data, delay_minutes=form.auto_delay_minutes.data,
+            email=form.auto_email.data, sms=form.auto_sms.data), _("Settings saved."))
+        if saved:
+            return redirect(url_for(".settings"))
+    _flash_errors(form)
+    return render_template("callcenter/events/settings.html", form=form)
 
 
 # --- technician visits ------------------------------------------------------------------------------------
@@ -336,6 +383,18 @@ def work_order(visit_id: int):  # noqa: ANN201
     session.commit()
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"', "X-Content-Type-Options": "nosniff"})
+
+
+# --- the customer card ---------------------------------------------------------------------------------------
+
+
+def render_customer_events(customer: Customer) -> str:
+    """The card tab: events that affect(ed) the customer, with what the customer was told of each."""
+    session = db()
+    rows = events.events_of_customer(session, customer.id)
+    return render_template("callcenter/events/card_events.html", rows=rows, kinds=kind_labels(),
+                           states=state_labels(), channels=channel_labels(), stages=stage_labels(),
+                           notices=notices.notices_of_customer(session, customer.id, [e.id for e in rows]))
 
 
 # --- Selfcare -------------------------------------------------------------------------------------------------

@@ -1,35 +1,41 @@
-"""E-mails of the helpdesk: a public reply to the customer and SLA breach alerts to staff.
+"""E-mails of the helpdesk: a public reply or the news of a ticket opened by staff to the customer, and SLA
+breach alerts to staff.
 
-Both go through the core outbox in the caller's transaction, with a dedup key (a re-run queues
+All go through the core outbox in the caller's transaction, with a dedup key (a re-run queues
 nothing twice), and are written in the location's language (there is no request in the job).
 
-Threading: a reply's Message-ID names the ticket, the message and the location
-(``<ticket-42.7.3@example.cz>``: ticket 42, message 7, location 3) and its subject carries ``[#42]``;
-:func:`ticket_number_from` finds the ticket of an incoming answer by its In-Reply-To/References
-and falls back to the subject tag. Answers go to the location's address (``Reply-To``) or the
-plugin setting ``reply_to``.
+Threading: a reply's Message-ID carries a random part (``<ticket-42.Xq3…@example.cz>``) and is
+stored on the message; :func:`ticket_of_answer` files an incoming answer only by an exact look-up of
+the stored ids in its In-Reply-To/References (a pattern anybody can type proves nothing), else by
+``[#42]`` in the subject, and that only from an address of the ticket's customer or requester.
+Answers go to the location's address (``Reply-To``) or the plugin setting ``reply_to``.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from flask import has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mango_callcenter.helpdesk.models import EV_RESPONSE_BREACH, Ticket, TicketMessage
-from mango_core.customers.models import Customer
+from mango_core.customers.models import Customer, CustomerContact, CustomerContactChannel
 from mango_core.mail import service as outbox
 from mango_core.tenancy.context import current_scope
 from mango_core.tenancy.models import Location
 
 MSGID_DOMAIN_FALLBACK = "mango.invalid"
 TICKET_TAG_RE = re.compile(r"\[#(\d{1,9})\]")
-MSGID_RE = re.compile(r"<ticket-(\d{1,9})\.(?:\d+\.)?(\d+)@")
+# the predictable reply ids sent before they had a random part: trusted only from the ticket's own people
+LEGACY_MSGID_RE = re.compile(r"<ticket-\d{1,9}\.\d+\.\d+@")
+MAX_REFERENCES_LOOKED_UP = 50
 MAX_RECIPIENTS = 3
 
 
@@ -57,17 +63,59 @@ def msgid_domain() -> str:
     return domain or MSGID_DOMAIN_FALLBACK
 
 
-def message_id_of(ticket: Ticket, message: TicketMessage, domain: str) -> str:
-    return f"<ticket-{ticket.number}.{message.id}.{ticket.location_id}@{domain}>"
+def new_message_id(ticket: Ticket, domain: str) -> str:
+    """A Message-ID nobody can guess: an answer naming it is filed by an exact look-up (the number is for people)."""
+    return f"<ticket-{ticket.number}.{secrets.token_urlsafe(18)}@{domain}>"
 
 
-def ticket_number_from(*, references: str = "", subject: str = "", location_id: int) -> int | None:
-    """The ticket an incoming e-mail answers: by its In-Reply-To/References, else by ``[#N]`` in the subject."""
-    for number, location in MSGID_RE.findall(references or ""):
-        if int(location) == location_id:
-            return int(number)
+def ticket_number_from(subject: str) -> int | None:
+    """The number in a ``[#N]`` subject tag (proves nothing about the sender: see :func:`ticket_of_answer`)."""
     match = TICKET_TAG_RE.search(subject or "")
     return int(match.group(1)) if match else None
+
+
+def sender_belongs(session: Session, ticket: Ticket, address: str) -> bool:
+    """Whether ``address`` is the ticket's requester or an e-mail of any contact of its customer."""
+    address = (address or "").strip().lower()
+    if not address:
+        return False
+    if ticket.requester_email and ticket.requester_email.lower() == address:
+        return True
+    if ticket.customer_id is None:
+        return False
+    return session.scalar(
+        select(CustomerContactChannel.id).join(CustomerContact, CustomerContactChannel.contact_id == CustomerContact.id)
+        .where(CustomerContact.customer_id == ticket.customer_id, CustomerContactChannel.kind == "email",
+               func.lower(CustomerContactChannel.value) == address).limit(1)) is not None
+
+
+def ticket_of_answer(session: Session, *, references: Sequence[str], subject: str, sender: str) -> Ticket | None:
+    """The ticket an incoming e-mail answers, in the scope's location, or None (then it opens a new one).
+
+    1. A Message-ID of its In-Reply-To/References stored on a message (our reply, or an e-mail filed
+       earlier), exactly: the ticket that message is in now (a moved message leads to its new ticket).
+       An old predictable id of ours counts only from the ticket's customer or requester.
+    2. Else ``[#N]`` in the subject, only from the ticket's customer or requester.
+    Merges and closed tickets are the caller's to follow.
+    """
+    refs = [r for r in dict.fromkeys(references) if r][:MAX_REFERENCES_LOOKED_UP]
+    if refs:
+        rows = session.execute(select(TicketMessage.ticket_id, TicketMessage.email_message_id)
+                               .where(TicketMessage.email_message_id.in_(refs))
+                               .order_by(TicketMessage.id.desc())).all()
+        for ticket_id, stored in rows:
+            ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id))
+            if ticket is None:
+                continue
+            if LEGACY_MSGID_RE.match(stored or "") and not sender_belongs(session, ticket, sender):
+                continue
+            return ticket
+    number = ticket_number_from(subject)
+    if number is not None:
+        ticket = session.scalar(select(Ticket).where(Ticket.number == number))
+        if ticket is not None and sender_belongs(session, ticket, sender):
+            return ticket
+    return None
 
 
 def customer_emails(customer: Customer | None) -> list[str]:
@@ -83,9 +131,28 @@ def customer_emails(customer: Customer | None) -> list[str]:
     return found[:MAX_RECIPIENTS]
 
 
+def recipients_of(ticket: Ticket) -> list[str]:
+    """Where the ticket's e-mails go: the customer's contacts, else the requester (none: no e-mail)."""
+    return customer_emails(ticket.customer) or ([ticket.requester_email] if ticket.requester_email else [])
+
+
 def queue_reply(session: Session, ticket: Ticket, message: TicketMessage, author: str) -> int | None:
     """Queue a public reply's e-mail (once per message); None when the customer has no address."""
-    recipients = customer_emails(ticket.customer) or ([ticket.requester_email] if ticket.requester_email else [])
+    return _queue_public(session, ticket, message, author, dedup_key=f"callcenter:reply:{message.id}")
+
+
+def queue_opened(session: Session, ticket: Ticket, message: TicketMessage, author: str) -> int | None:
+    """Tell the customer about a ticket staff opened (its first message, once per ticket); None: no address."""
+    location = _location(session)
+    with _in_location_language(location):
+        intro = _("We have recorded your request #%(number)d:", number=ticket.number)
+    return _queue_public(session, ticket, message, author, dedup_key=f"callcenter:opened:{ticket.id}",
+                         intro=f"{intro}\n\n")
+
+
+def _queue_public(session: Session, ticket: Ticket, message: TicketMessage, author: str, *, dedup_key: str,
+                  intro: str = "") -> int | None:
+    recipients = recipients_of(ticket)
     if not recipients:
         return None
     location = _location(session)
@@ -93,14 +160,13 @@ def queue_reply(session: Session, ticket: Ticket, message: TicketMessage, author
     with _in_location_language(location):
         footer = _("Request #%(number)d: %(subject)s", number=ticket.number, subject=ticket.subject)
         hint = _("To add anything, reply to this e-mail and keep [#%(number)d] in the subject.", number=ticket.number)
-    text = f"{message.body}\n\n-- \n{author}\n{company}\n\n{footer}\n{hint}\n"
+    text = f"{intro}{message.body}\n\n-- \n{author}\n{company}\n\n{footer}\n{hint}\n"
     in_reply_to, references = thread_headers(session, ticket, message)
-    # the outbox sends a preset Message-ID as it is: an answer's In-Reply-To then names this ticket
+    # the outbox sends a preset Message-ID as it is; stored on the message, an answer naming it finds the ticket
     queued = outbox.queue(session, to=recipients, subject=f"[#{ticket.number}] {ticket.subject}", text=text,
                           entity="callcenter_ticket", entity_id=ticket.id,
-                          reply_to=_setting("reply_to") or location.email or None,
-                          dedup_key=f"callcenter:reply:{message.id}",
-                          message_id=message_id_of(ticket, message, msgid_domain()),
+                          reply_to=_setting("reply_to") or location.email or None, dedup_key=dedup_key,
+                          message_id=new_message_id(ticket, msgid_domain()),
                           in_reply_to=in_reply_to, references=references)
     message.email_message_id = queued.message_id
     session.flush()
@@ -116,8 +182,6 @@ MAX_REFERENCES = 20
 def thread_headers(session: Session, ticket: Ticket, message: TicketMessage) -> tuple[str | None, list[str]]:
     """In-Reply-To (the customer's last e-mail, else our last one) and References (the ticket's e-mails, oldest
     first) for a reply, so that mail clients group the conversation."""
-    from sqlalchemy import select
-
     from mango_core.mail.service import MailInputError, msg_id
 
     rows = session.execute(select(TicketMessage.email_message_id, TicketMessage.author_user_id)

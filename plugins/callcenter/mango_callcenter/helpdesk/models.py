@@ -11,16 +11,19 @@
 * :class:`TicketAttachment` — a file of a ticket (bytes in the database: backed up and replicated
   with it, no instance folder to keep in sync between web nodes).
 * :class:`TicketEvent` — the append-only log of changes (state, assignee, priority, queue, merge,
-  SLA breach); the database refuses UPDATE and DELETE.
+  split, SLA breach); the database refuses UPDATE and DELETE.
+* :class:`BusinessHours`, :class:`ClosedDay` — the location's working-hours calendar for SLA
+  priorities counted in business hours (see :mod:`mango_callcenter.helpdesk.calendar`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -37,18 +40,22 @@ LOW, NORMAL, HIGH, URGENT = "low", "normal", "high", "urgent"
 PRIORITIES = (LOW, NORMAL, HIGH, URGENT)
 NEW, OPEN, WAITING, RESOLVED, CLOSED = "new", "open", "waiting", "resolved", "closed"
 STATES = (NEW, OPEN, WAITING, RESOLVED, CLOSED)
-ACTIVE_STATES = (NEW, OPEN, WAITING)  # the SLA clock runs (waiting: for the customer, still counted)
+ACTIVE_STATES = (NEW, OPEN, WAITING)  # open tickets (while waiting for the customer the resolution clock pauses)
 OPCARE, SELFCARE, EMAIL, PHONE = "opcare", "selfcare", "email", "phone"
 CHANNELS = (OPCARE, SELFCARE, EMAIL, PHONE)
 # (response hours, resolution hours) per priority where a location has set nothing
 DEFAULT_SLA = {LOW: (24, 120), NORMAL: (8, 48), HIGH: (4, 24), URGENT: (1, 8)}
+# how an SLA priority counts its hours: around the clock, or in the location's business hours
+CLOCK_ALWAYS, CLOCK_BUSINESS = "24x7", "business"
+CLOCKS = (CLOCK_ALWAYS, CLOCK_BUSINESS)
 
 # event kinds of the log
 EV_CREATED, EV_STATE, EV_ASSIGNEE, EV_PRIORITY, EV_QUEUE = "created", "state", "assignee", "priority", "queue"
 EV_MERGED, EV_MERGED_FROM, EV_RESPONSE_BREACH, EV_RESOLUTION_BREACH = (
     "merged", "merged_from", "response_breach", "resolution_breach")
+EV_SPLIT_TO, EV_SPLIT_FROM = "split_to", "split_from"
 EVENT_KINDS = (EV_CREATED, EV_STATE, EV_ASSIGNEE, EV_PRIORITY, EV_QUEUE, EV_MERGED, EV_MERGED_FROM,
-               EV_RESPONSE_BREACH, EV_RESOLUTION_BREACH)
+               EV_RESPONSE_BREACH, EV_RESOLUTION_BREACH, EV_SPLIT_TO, EV_SPLIT_FROM)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -102,12 +109,14 @@ class Sla(TenantMixin, Base):
         CheckConstraint(_in("priority", PRIORITIES), name="priority"),
         CheckConstraint("response_hours >= 1 AND response_hours <= 8760", name="response_hours"),
         CheckConstraint("resolution_hours >= response_hours AND resolution_hours <= 8760", name="resolution_hours"),
+        CheckConstraint(_in("clock", CLOCKS), name="clock"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     priority: Mapped[str] = mapped_column(String(10))
     response_hours: Mapped[int] = mapped_column(Integer)
     resolution_hours: Mapped[int] = mapped_column(Integer)
+    clock: Mapped[str] = mapped_column(String(10), default=CLOCK_ALWAYS, server_default=CLOCK_ALWAYS)
 
     @classmethod
     def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
@@ -115,7 +124,8 @@ class Sla(TenantMixin, Base):
 
         taken = set(session.scalars(select(Sla.priority)))
         free = next((p for p in PRIORITIES if p not in taken), NORMAL)
-        return cls(**{"priority": free, "response_hours": 8, "resolution_hours": 48, **overrides})
+        return cls(**{"priority": free, "response_hours": 8, "resolution_hours": 48, "clock": CLOCK_ALWAYS,
+                      **overrides})
 
 
 class Ticket(TenantMixin, Base):
@@ -158,6 +168,10 @@ class Ticket(TenantMixin, Base):
     resolution_breached_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # the SLA pause: since when the ticket waits for the customer, and the working seconds of past waits
+    # (added to the resolution time, so a priority change keeps them)
+    waiting_since: Mapped[datetime | None]
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("callcenter_ticket.id", ondelete="RESTRICT"))
 
     queue: Mapped[Queue | None] = relationship()
@@ -193,6 +207,7 @@ class TicketMessage(TenantMixin, Base):
         # an internal note is written by staff
         CheckConstraint("NOT internal OR author_user_id IS NOT NULL", name="note_by_staff"),
         Index("ix_callcenter_message_ticket", "location_id", "ticket_id", "id"),
+        Index("ix_callcenter_message_email_id", "location_id", "email_message_id"),  # threading look-up
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -276,4 +291,48 @@ class TicketEvent(TenantMixin, Base):
         return cls(**{"kind": EV_CREATED, "old_value": "", "new_value": NEW, **overrides})
 
 
-MODELS: list[type] = [Queue, Category, Sla, Ticket, TicketMessage, TicketAttachment, TicketEvent]
+class BusinessHours(TenantMixin, Base):
+    """When a location works on one weekday (0 Monday … 6 Sunday), in minutes of its local day; no row: closed."""
+
+    __tablename__ = "callcenter_business_hours"
+    __table_args__ = (
+        UniqueConstraint("location_id", "weekday"),
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday"),
+        CheckConstraint("opens >= 0 AND opens < closes AND closes <= 1440", name="interval"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens: Mapped[int] = mapped_column(Integer)  # minutes after local midnight
+    closes: Mapped[int] = mapped_column(Integer)
+
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        from sqlalchemy import select
+
+        taken = set(session.scalars(select(BusinessHours.weekday)))
+        free = next((d for d in range(7) if d not in taken), 0)
+        return cls(**{"weekday": free, "opens": 8 * 60, "closes": 16 * 60, **overrides})
+
+
+class ClosedDay(TenantMixin, Base):
+    """A day the location does not work besides weekends and public holidays (company holiday, a bridge day)."""
+
+    __tablename__ = "callcenter_closed_day"
+    __table_args__ = (UniqueConstraint("location_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    @classmethod
+    def __mango_test_factory__(cls, session, **overrides):  # noqa: ANN001, ANN206
+        from datetime import timedelta
+
+        from mango_core.testing.factories import _counter
+
+        return cls(**{"day": date(2030, 1, 1) + timedelta(days=next(_counter)), "note": "", **overrides})
+
+
+MODELS: list[type] = [Queue, Category, Sla, Ticket, TicketMessage, TicketAttachment, TicketEvent, BusinessHours,
+                      ClosedDay]

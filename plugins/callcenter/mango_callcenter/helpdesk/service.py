@@ -1,4 +1,4 @@
-"""The helpdesk's rules: creating tickets, their states, assignment, replies and notes, merging.
+"""The helpdesk's rules: creating tickets, their states, assignment, replies and notes, merging, splitting.
 
 Every function runs in the caller's transaction and location scope (the tenant guard hides other
 locations' rows, so an id of another location is simply "not found"). Bad input raises
@@ -34,6 +34,8 @@ from mango_callcenter.helpdesk.models import (
     EV_MERGED_FROM,
     EV_PRIORITY,
     EV_QUEUE,
+    EV_SPLIT_FROM,
+    EV_SPLIT_TO,
     EV_STATE,
     NEW,
     NORMAL,
@@ -50,7 +52,7 @@ from mango_callcenter.helpdesk.models import (
     TicketEvent,
     TicketMessage,
 )
-from mango_callcenter.helpdesk.sla import due_dates
+from mango_callcenter.helpdesk.sla import due_dates, paused_seconds
 from mango_core.auth.access import allowed_location_ids
 from mango_core.auth.models import User
 from mango_core.customers.models import Customer
@@ -218,8 +220,14 @@ def create_ticket(session: Session, *, subject: object, body: object, actor: Act
                   requester_email: object = "", queue_id: object = None, category_id: object = None,
                   priority: object = NORMAL, channel: object = OPCARE, service_id: object = None,
                   device_id: object = None, assignee_id: object = None, uploads: Iterable[Upload] = (),
-                  limits: dict | None = None, now: datetime | None = None) -> Ticket:
-    """Open a ticket with its first message (written by ``actor``); numbered in the location."""
+                  limits: dict | None = None, now: datetime | None = None, notify: bool = False) -> Ticket:
+    """Open a ticket with its first message (written by ``actor``); numbered in the location.
+
+    ``notify`` (staff only): e-mail the customer the first message, threaded like a reply (its
+    Message-ID stored on the message, so an answer files into the ticket).
+    """
+    if notify and actor.user_id is None:
+        raise InvalidValue(N_("Only staff notify the customer of a new ticket."), field="notify")
     now = now or utcnow()
     subject = _subject(subject)
     body = _text(body, "body", MAX_BODY)
@@ -260,6 +268,9 @@ def create_ticket(session: Session, *, subject: object, body: object, actor: Act
     if assignee is not None:
         _log(session, ticket, EV_ASSIGNEE, "", assignee.name, actor, now)
     session.flush()
+    if notify:
+        author = session.get(User, actor.user_id)
+        mails.queue_opened(session, ticket, first, author.name if author else "")
     return ticket
 
 
@@ -295,9 +306,25 @@ def change_state(session: Session, ticket: Ticket, state: object, actor: Actor, 
         ticket.resolved_at = ticket.resolved_at or now
     elif old == RESOLVED:  # reopened
         ticket.resolved_at = None
+    if state == WAITING:
+        ticket.waiting_since = now
+    elif old == WAITING:
+        _resume_sla(session, ticket, now)
     ticket.updated_at = now
     _log(session, ticket, EV_STATE, old, state, actor, now)
     session.flush()
+
+
+def _resume_sla(session: Session, ticket: Ticket, now: datetime) -> None:
+    """The customer's turn is over: the working time waited moves the resolution due date (see :mod:`.sla`)."""
+    if ticket.waiting_since is not None:
+        ticket.sla_paused_seconds = (ticket.sla_paused_seconds or 0) + paused_seconds(
+            session, ticket.priority, ticket.waiting_since, now)
+        ticket.resolution_due_at = due_dates(session, ticket.priority, ticket.created_at,
+                                             paused_seconds=ticket.sla_paused_seconds)[1]
+        if ticket.resolution_due_at > now:
+            ticket.resolution_breached_at = None
+    ticket.waiting_since = None
 
 
 def assign(session: Session, ticket: Ticket, assignee_id: object, actor: Actor) -> None:
@@ -323,7 +350,8 @@ def change_priority(session: Session, ticket: Ticket, priority: object, actor: A
     now = now or utcnow()
     old = ticket.priority
     ticket.priority = priority
-    ticket.response_due_at, ticket.resolution_due_at = due_dates(session, priority, ticket.created_at)
+    ticket.response_due_at, ticket.resolution_due_at = due_dates(session, priority, ticket.created_at,
+                                                                 paused_seconds=ticket.sla_paused_seconds or 0)
     if ticket.response_due_at > now:
         ticket.response_breached_at = None
     if ticket.resolution_due_at > now:
@@ -465,7 +493,7 @@ def merge(session: Session, source: Ticket, target: Ticket, actor: Actor, *, now
     if target.first_response_at is None and source.first_response_at is not None:
         target.first_response_at = source.first_response_at
     old = source.state
-    source.state, source.closed_at, source.merged_into_id = CLOSED, now, target.id
+    source.state, source.closed_at, source.merged_into_id, source.waiting_since = CLOSED, now, target.id, None
     source.resolved_at = source.resolved_at or now
     source.updated_at = target.updated_at = now
     _log(session, source, EV_STATE, old, CLOSED, actor, now)
@@ -474,6 +502,73 @@ def merge(session: Session, source: Ticket, target: Ticket, actor: Actor, *, now
     if target.state in (WAITING, RESOLVED) and old in (NEW, OPEN):
         change_state(session, target, OPEN, actor, now=now)
     session.flush()
+
+
+# --- split ---------------------------------------------------------------------------------------------
+
+MAX_SPLIT = 500
+
+
+def _message_ids(values: object) -> list[int]:
+    raw = values if isinstance(values, (list, tuple, set, frozenset)) else [values]
+    try:
+        ids = list(dict.fromkeys(int(v) for v in raw if str(v).strip()))
+    except (TypeError, ValueError):
+        raise InvalidValue(N_("Choose messages of this ticket."), field="messages") from None
+    if not ids:
+        raise InvalidValue(N_("Choose the messages to move."), field="messages")
+    if len(ids) > MAX_SPLIT:
+        raise InvalidValue(N_("Choose messages of this ticket."), field="messages")
+    return ids
+
+
+def split(session: Session, ticket: Ticket, message_ids: object, actor: Actor, *, subject: object = "",
+          now: datetime | None = None) -> Ticket:
+    """Move chosen messages (with their files) of ``ticket`` into a new ticket, and return it.
+
+    Rules (else InvalidValue on ``messages``/``subject``, nothing changed): staff only; the ticket is not
+    closed; every chosen message is in this ticket; at least one of them is public (the customer sees
+    the new ticket's thread), and the old ticket keeps at least one public message. The new ticket gets
+    the next number, the same customer/requester, service, device, queue, category, priority and channel,
+    state new, SLA due dates from now, and the subject given (default ``Re: <old subject>``). Both
+    tickets log the split; e-mail answers to a moved message follow it (threading by stored Message-ID).
+    """
+    if actor.user_id is None:
+        raise InvalidValue(N_("Only staff split tickets."), field="messages")
+    if ticket.state == CLOSED:
+        raise InvalidValue(N_("The ticket is closed."), field="messages")
+    ids = _message_ids(message_ids)
+    title = _subject(subject) if str(subject or "").strip() else " ".join(f"Re: {ticket.subject}".split())[:MAX_SUBJECT]
+    rows = session.execute(select(TicketMessage.id, TicketMessage.internal)
+                           .where(TicketMessage.ticket_id == ticket.id)).all()
+    internal = dict(rows)
+    if any(i not in internal for i in ids):
+        raise InvalidValue(N_("Choose messages of this ticket."), field="messages")
+    if all(internal[i] for i in ids):
+        raise InvalidValue(N_("Move at least one public message (the customer sees the new ticket)."),
+                           field="messages")
+    if not any(not is_note for i, is_note in internal.items() if i not in ids):
+        raise InvalidValue(N_("Leave at least one public message in this ticket."), field="messages")
+    now = now or utcnow()
+    response_due, resolution_due = due_dates(session, ticket.priority, now)
+    new = Ticket(number=sequences.take(session, SEQUENCE), subject=title, queue_id=ticket.queue_id,
+                 category_id=ticket.category_id, priority=ticket.priority, state=NEW, channel=ticket.channel,
+                 customer_id=ticket.customer_id, requester_email=ticket.requester_email, service_id=ticket.service_id,
+                 device_id=ticket.device_id, created_by_id=actor.user_id, created_at=now, updated_at=now,
+                 response_due_at=response_due, resolution_due_at=resolution_due)
+    session.add(new)
+    session.flush()
+    session.execute(update(TicketMessage).where(TicketMessage.ticket_id == ticket.id, TicketMessage.id.in_(ids))
+                    .values(ticket_id=new.id).execution_options(synchronize_session="fetch"))
+    session.execute(update(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id,
+                                                   TicketAttachment.message_id.in_(ids))
+                    .values(ticket_id=new.id).execution_options(synchronize_session="fetch"))
+    ticket.updated_at = now
+    _log(session, new, EV_CREATED, "", NEW, actor, now)
+    _log(session, new, EV_SPLIT_FROM, "", f"#{ticket.number}", actor, now)
+    _log(session, ticket, EV_SPLIT_TO, "", f"#{new.number}", actor, now)
+    session.flush()
+    return new
 
 
 # --- lists --------------------------------------------------------------------------------------------
@@ -510,10 +605,10 @@ def _filtered(stmt, f: TicketFilter, now: datetime):  # noqa: ANN001, ANN202
         stmt = stmt.where(Ticket.assignee_id.is_(None))
     if f.customer_id:
         stmt = stmt.where(Ticket.customer_id == f.customer_id)
-    if f.overdue:
+    if f.overdue:  # while waiting for the customer the resolution clock is paused
         stmt = stmt.where(Ticket.state.in_(ACTIVE_STATES),
                           ((Ticket.first_response_at.is_(None) & (Ticket.response_due_at < now))
-                           | (Ticket.resolution_due_at < now)))
+                           | ((Ticket.state != WAITING) & (Ticket.resolution_due_at < now))))
     return stmt
 
 
@@ -541,7 +636,9 @@ def is_overdue(ticket: Ticket, now: datetime | None = None) -> bool:
         return False
     late_response = ticket.first_response_at is None and ticket.response_due_at is not None \
         and ticket.response_due_at < now
-    return late_response or (ticket.resolution_due_at is not None and ticket.resolution_due_at < now)
+    late_resolution = ticket.state != WAITING and ticket.resolution_due_at is not None \
+        and ticket.resolution_due_at < now  # paused while waiting for the customer
+    return late_response or late_resolution
 
 
 def tickets_of_customer(session: Session, customer_id: int, *, limit: int = 100) -> list[Ticket]:

@@ -1,6 +1,6 @@
 """Opcare helpdesk: the ticket list with filters and counts, a ticket's page (thread, reply and note,
-state, assignee, priority, queue, merge, files), a new ticket (from the customer card with the
-customer preset), the settings of queues, categories and SLA, and the customer card's tab.
+state, assignee, priority, queue, merge, split, files), a new ticket (from the customer card with the
+customer preset), the settings of queues, categories, SLA and business hours, and the customer card's tab.
 
 Views hold no rules: they read forms and call :mod:`mango_callcenter.helpdesk.service`; every
 ticket is looked up by its number inside the request's location (another location's is 404).
@@ -8,12 +8,14 @@ ticket is looked up by its number inside the request's location (another locatio
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mango_callcenter.helpdesk import forms, sla
+from mango_callcenter.helpdesk import business_hours, forms, sla
 from mango_callcenter.helpdesk import service as helpdesk
 from mango_callcenter.helpdesk.attachments import Upload
 from mango_callcenter.helpdesk.models import CLOSED, PRIORITIES, Category, Queue, Ticket, TicketAttachment
@@ -138,7 +140,7 @@ def new():  # noqa: ANN201
             requester_email=form.requester_email.data, queue_id=form.queue_id.data, category_id=form.category_id.data,
             priority=form.priority.data, channel=form.channel.data, service_id=form.service_id.data,
             device_id=form.device_id.data, assignee_id=form.assignee_id.data, uploads=uploads(form.attachments),
-            limits=limits())
+            limits=limits(), notify=bool(form.notify.data))
 
     if form.validate_on_submit():
         saved = save(form, create, lambda t: _("Ticket #%(number)d created.", number=t.number),
@@ -170,6 +172,7 @@ def detail(number: int):  # noqa: ANN201
                            events=helpdesk.events(session, ticket), message_form=forms.MessageForm(formdata=None),
                            state_form=state_form, assign_form=assign_form, priority_form=priority_form,
                            queue_form=queue_form, merge_form=forms.MergeForm(formdata=None), merged_from=merged_from,
+                           split_form=forms.SplitForm(formdata=None, subject=f"Re: {ticket.subject}"[:200]),
                            states=forms.state_labels(), priorities=forms.priority_labels(),
                            channels=forms.channel_labels(), kinds=forms.event_labels(), overdue=helpdesk.is_overdue(ticket),
                            can_manage=has_permission(MANAGE), closed=ticket.state == CLOSED)
@@ -246,6 +249,23 @@ def merge(number: int):  # noqa: ANN201
     return _act(number, forms.MergeForm, action, _("Tickets merged."))
 
 
+@bp.post("/<int:number>/split")
+@permission_required(MANAGE)
+def split(number: int):  # noqa: ANN201
+    """Move the checked messages into a new ticket and show it (an error: back to this ticket, nothing moved)."""
+    session = db()
+    ticket = ticket_or_404(number)
+    form = forms.SplitForm()
+    if form.validate_on_submit():
+        saved = save(form, lambda: helpdesk.split(session, ticket, request.form.getlist("messages"), actor(),
+                                                  subject=form.subject.data),
+                     lambda new: _("Messages moved to the new ticket #%(number)d.", number=new.number))
+        if saved:
+            return redirect(url_for(".detail", number=saved.value.number))
+    _flash_errors(form)
+    return redirect(url_for(".detail", number=ticket.number))
+
+
 @bp.get("/<int:number>/files/<int:attachment_id>")
 @permission_required(VIEW)
 def download(number: int, attachment_id: int):  # noqa: ANN201
@@ -274,21 +294,46 @@ def send_attachment(ticket: Ticket, attachment_id: int, *, public_only: bool):  
 
 
 def _sla_form(session, formdata=None) -> forms.SlaForm:  # noqa: ANN001
-    table = sla.sla_table(session)
+    table, clocks = sla.sla_table(session), sla.clocks(session)
     values = {}
     for p, (response, resolution) in table.items():
         values[f"{p}_response"], values[f"{p}_resolution"] = str(response), str(resolution)
-    return forms.SlaForm(formdata=formdata, **values)
+        values[f"{p}_clock"] = clocks[p]
+    form = forms.SlaForm(formdata=formdata, **values)
+    _clock_choices(form)
+    return form
+
+
+def _clock_choices(form: forms.SlaForm) -> None:
+    for p in PRIORITIES:
+        form[f"{p}_clock"].choices = forms.choices(list(forms.clock_labels().items()))
+
+
+def _hours_form(session) -> forms.BusinessHoursForm:  # noqa: ANN001
+    stored = business_hours.weekday_hours(session) or business_hours.DEFAULT_HOURS
+    values = {}
+    for weekday, key in enumerate(business_hours.WEEKDAYS):
+        if weekday in stored:
+            opens, closes = stored[weekday]
+            values[f"{key}_opens"] = business_hours.format_clock(opens)
+            values[f"{key}_closes"] = business_hours.format_clock(closes)
+    return forms.BusinessHoursForm(formdata=None, **values)
 
 
 @bp.get("/settings")
 @permission_required(SETTINGS)
 def settings():  # noqa: ANN201
     session = db()
+    calendar = business_hours.location_calendar(session)
+    today = datetime.now(calendar.zone).date()
     return render_template("callcenter/settings.html", queues=helpdesk.queues(session),
                            categories=helpdesk.categories(session), queue_form=forms.QueueForm(formdata=None),
                            category_form=forms.CategoryForm(formdata=None), sla_form=_sla_form(session),
-                           priorities=forms.priority_labels())
+                           priorities=forms.priority_labels(), hours_form=_hours_form(session),
+                           weekdays=forms.weekday_labels(), closed_form=forms.ClosedDayForm(formdata=None),
+                           closed_days=business_hours.closed_days(session, since=today),
+                           remove_form=forms.ConfirmForm(formdata=None), zone=str(calendar.zone),
+                           holidays=business_hours.upcoming_holidays(calendar.country, today))
 
 
 @bp.post("/settings/queues")
@@ -332,13 +377,49 @@ def save_category(category_id: int | None = None):  # noqa: ANN201
 def save_sla():  # noqa: ANN201
     session = db()
     form = forms.SlaForm()
+    _clock_choices(form)
     if form.validate_on_submit():
         def action() -> None:
             for p in PRIORITIES:
                 sla.save_sla(session, p, response_hours=getattr(form, f"{p}_response").data,
-                             resolution_hours=getattr(form, f"{p}_resolution").data)
+                             resolution_hours=getattr(form, f"{p}_resolution").data,
+                             clock=getattr(form, f"{p}_clock").data)
 
         save(form, action, _("SLA saved."))
+    _flash_errors(form)
+    return redirect(url_for(".settings"))
+
+
+@bp.post("/settings/hours")
+@permission_required(SETTINGS)
+def save_hours():  # noqa: ANN201
+    form = forms.BusinessHoursForm()
+    if form.validate_on_submit():
+        values = {key: (form[f"{key}_opens"].data, form[f"{key}_closes"].data) for key in business_hours.WEEKDAYS}
+        save(form, lambda: business_hours.save_hours(db(), values), _("Business hours saved."))
+    _flash_errors(form)
+    return redirect(url_for(".settings"))
+
+
+@bp.post("/settings/closed-days")
+@permission_required(SETTINGS)
+def add_closed_day():  # noqa: ANN201
+    form = forms.ClosedDayForm()
+    if form.validate_on_submit():
+        save(form, lambda: business_hours.add_closed_day(db(), form.day.data, form.note.data), _("Closed day added."))
+    _flash_errors(form)
+    return redirect(url_for(".settings"))
+
+
+@bp.post("/settings/closed-days/<int:closed_day_id>/remove")
+@permission_required(SETTINGS)
+def remove_closed_day(closed_day_id: int):  # noqa: ANN201
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        removed = save(form, lambda: business_hours.remove_closed_day(db(), closed_day_id))
+        if removed is None or not removed.value:
+            abort(404)
+        flash(_("Closed day removed."), "success")
     _flash_errors(form)
     return redirect(url_for(".settings"))
 
