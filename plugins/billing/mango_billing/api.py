@@ -80,7 +80,7 @@ INVOICES = ApiResource(
         Field("original_id", "integer", nullable=True, description="The invoice a credit note corrects."),
         Field("reason", nullable=True),
         Field("issued_on", "date", filter=("eq", "gte", "lte"), sort=True),
-        Field("taxable_supply_date", "date"),
+        Field("taxable_supply_date", "date", nullable=True, description="DUZP; null on an advance invoice."),
         Field("due_date", "date", filter=("gte", "lte"), sort=True),
         Field("period_from", "date", nullable=True),
         Field("period_to", "date", nullable=True),

@@ -17,8 +17,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from mango_billing import ledger
-from mango_billing.models import Invoice, LedgerEntry, Payment
+from mango_billing import advances, ledger
+from mango_billing.models import Advance, Invoice, LedgerEntry, Payment
 from mango_core.customers.card import PANEL, TAB, CardPart
 from mango_core.db import Money
 from mango_core.web.request import db
@@ -46,6 +46,7 @@ class Summary:
     prepaid: Decimal  # uniCredit held for the customer
     overdue: Decimal  # unpaid after the due date (>= 0)
     open_count: int
+    advance: Decimal = Decimal("0.00")  # received on advance invoices, not settled yet (mango_billing.advances)
 
 
 def summary(session: Session, customer_id: int, today: date | None = None) -> Summary:
@@ -53,19 +54,26 @@ def summary(session: Session, customer_id: int, today: date | None = None) -> Su
     items = ledger.open_items(session, customer_id)
     overdue = sum((i.unpaid for i in items if i.due_date < today), ledger.ZERO)
     return Summary(ledger.balance(session, customer_id, "receivable"), ledger.balance(session, customer_id, "prepaid"),
-                   overdue, len(items))
+                   overdue, len(items), ledger.balance(session, customer_id, "advance"))
 
 
 def invoice_rows(session: Session, customer_id: int, limit: int = INVOICES_LIMIT) -> list[dict[str, Any]]:
     """The customer's documents, newest first, with what is unpaid of each (FIFO from the ledger)."""
     unpaid = {item.invoice_id: item.unpaid for item in ledger.open_items(session, customer_id)}
+    # an advance invoice has no ledger entry: its state is its own (mango_billing.advances)
+    held = {a.invoice_id: a for a in session.scalars(select(Advance).where(Advance.customer_id == customer_id))}
     docs = session.scalars(select(Invoice).where(Invoice.customer_id == customer_id)
                            .order_by(Invoice.issued_on.desc(), Invoice.id.desc()).limit(limit))
     today = date.today()
     rows = []
     for doc in docs:
         left = unpaid.get(doc.id, ledger.ZERO)
-        if doc.kind == "credit_note" or doc.total <= 0:
+        advance = held.get(doc.id) if doc.kind == "advance" else None
+        if advance is not None:
+            left = advances.unpaid(advance)
+            state = {"cancelled": "cancelled", "open": "partial" if advance.paid > 0 else "unpaid"}.get(
+                advance.state, "paid")
+        elif doc.kind == "credit_note" or doc.total <= 0:
             state = "credit"
         elif left <= 0:
             state = "paid"
@@ -99,13 +107,13 @@ def payment_rows(session: Session, customer_id: int, limit: int = LEDGER_LIMIT) 
 def entry_kind_labels() -> dict[str, Any]:
     return {"invoice": _l("invoice"), "credit_note": _l("credit note"), "payment": _l("payment"),
             "refund": _l("refund"), "reversal": _l("reversal"), "topup": _l("top-up"), "draw": _l("draw"),
-            "return": _l("return"), "adjustment": _l("adjustment")}
+            "return": _l("return"), "adjustment": _l("adjustment"), "settlement": _l("advance settlement")}
 
 
 def state_labels() -> dict[str, Any]:
     return {"paid": _l("paid"), "partial": _l("partly paid"), "unpaid": _l("unpaid"), "credit": _l("credit note"),
             "matched": _l("matched"), "unmatched": _l("unmatched"), "ignored": _l("ignored"),
-            "refunded": _l("refunded")}
+            "refunded": _l("refunded"), "cancelled": _l("advance cancelled")}
 
 
 def render_panel(customer: Customer) -> str:
@@ -124,7 +132,7 @@ def render_payments(customer: Customer) -> str:
     from mango_billing.plan_views import payment_method_labels
 
     account = request.args.get("account", "receivable")
-    if account not in ("receivable", "prepaid"):
+    if account not in ("receivable", "prepaid", "advance"):
         account = "receivable"
     return render_template("billing/screens_card_payments.html", customer=customer, account=account,
                            entries=ledger_rows(session, customer.id, account),

@@ -1,4 +1,5 @@
-"""Opcare screens of the engine: invoices (list, detail, PDF, ISDOC, credit note) and billing runs.
+"""Opcare screens of the engine: invoices (list, detail, PDF, ISDOC, credit note), advance invoices
+(state, their tax documents, the final invoice, cancelling) and billing runs.
 
 Every view checks a permission; objects are looked up in the current location only (404 otherwise);
 every state change is a POST with CSRF.
@@ -16,9 +17,9 @@ from sqlalchemy import func, select
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from mango_billing import ledger
+from mango_billing import advances, ledger
 from mango_billing.invoices import InvoiceError, credit_note, to_document
-from mango_billing.models import BillingRun, Invoice, LedgerEntry
+from mango_billing.models import DOCUMENT_KINDS, Advance, BillingRun, Invoice, LedgerEntry
 from mango_billing.run import RunError, period_bounds, preview, run_billing
 from mango_core.auth.access import permission_required
 from mango_core.customers.models import Customer
@@ -33,6 +34,10 @@ PERIOD_RE = r"^\d{4}-\d{2}$"
 
 class RunForm(FlaskForm):
     period = StringField(_l("Period (YYYY-MM)"), validators=[DataRequired(), Regexp(PERIOD_RE)])
+
+
+class CancelAdvanceForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
 
 class CreditNoteForm(FlaskForm):
@@ -64,6 +69,11 @@ def invoices():  # noqa: ANN201
     period = (request.args.get("period") or "").strip()
     state = request.args.get("state") or ""
     customer = (request.args.get("customer") or "").strip()
+    kind = request.args.get("kind") or ""
+    if kind in DOCUMENT_KINDS:
+        stmt = stmt.where(Invoice.kind == kind)
+    else:
+        kind = ""
     if period:
         try:
             start, end = period_bounds(period)
@@ -76,7 +86,11 @@ def invoices():  # noqa: ANN201
             stmt = stmt.where(Customer.number == int(customer))
         else:
             stmt = stmt.where(Customer.display_name.ilike(f"%{customer}%"))
-    if state in ("paid", "unpaid"):
+    if state in ("paid", "unpaid") and kind == "advance":
+        paid = Advance.state.in_(("paid", "settled"))
+        stmt = stmt.join(Advance, Advance.invoice_id == Invoice.id).where(
+            paid if state == "paid" else Advance.state == "open")
+    elif state in ("paid", "unpaid"):
         # cheap rule for the filter: a customer whose balance is negative still owes for their invoices
         owing = (select(LedgerEntry.customer_id).where(LedgerEntry.account == "receivable")
                  .group_by(LedgerEntry.customer_id).having(func.sum(LedgerEntry.amount) < 0))
@@ -88,8 +102,27 @@ def invoices():  # noqa: ANN201
     for customer_id in {inv.customer_id for inv, _n in rows[:PER_PAGE]}:
         for item in ledger.open_items(s, customer_id):
             unpaid[item.invoice_id] = item.unpaid
+    # advance invoices have no ledger entry: their state and what is unpaid come from their record
+    shown = [inv.id for inv, _n in rows[:PER_PAGE] if inv.kind == "advance"]
+    states = {}
+    if shown:
+        for adv in s.scalars(select(Advance).where(Advance.invoice_id.in_(shown))):
+            states[adv.invoice_id] = adv.state
+            if advances.unpaid(adv) > 0:
+                unpaid[adv.invoice_id] = advances.unpaid(adv)
     return render_template("billing/engine_invoices.html", rows=rows[:PER_PAGE], has_next=len(rows) > PER_PAGE,
-                           page=page, period=period, state=state, customer=customer, unpaid=unpaid)
+                           page=page, period=period, state=state, customer=customer, unpaid=unpaid, kind=kind,
+                           advance_states=states, kinds=kind_labels(), state_names=advance_state_labels())
+
+
+def kind_labels() -> dict[str, object]:
+    return {"invoice": _l("Invoice"), "credit_note": _l("Credit note"), "advance": _l("Advance invoice"),
+            "advance_tax": _l("Tax document on a received payment")}
+
+
+def advance_state_labels() -> dict[str, object]:
+    return {"open": _l("awaiting payment"), "paid": _l("advance paid"), "settled": _l("settled by final invoice"),
+            "cancelled": _l("advance cancelled")}
 
 
 @bp.get("/invoices/<int:invoice_id>")
@@ -102,9 +135,57 @@ def invoice_detail(invoice_id: int):  # noqa: ANN201
     open_item = next((i for i in ledger.open_items(s, invoice.customer_id) if i.invoice_id == invoice.id), None)
     form = _credit_form(invoice)
     document = to_document(invoice, original=original)
+    notes = [n for n in notes if n.kind == "credit_note"]
     return render_template("billing/engine_invoice.html", invoice=invoice, document=document, original=original,
-                           notes=notes, open_item=open_item, form=form,
+                           notes=notes, open_item=open_item, form=form, advance=advances.view(s, invoice),
+                           cancel_form=CancelAdvanceForm(), settle_form=FlaskForm(), kinds=kind_labels(),
+                           state_names=advance_state_labels(), may_issue=has_permission("billing.invoices.issue"),
                            can_issue=has_permission("billing.invoices.issue") and invoice.kind == "invoice")
+
+
+def _advance(invoice_id: int) -> Advance:
+    advance = advances.of_invoice(db(), _invoice(invoice_id))
+    if advance is None or advance.invoice_id != invoice_id:
+        abort(404)
+    return advance
+
+
+@bp.post("/invoices/<int:invoice_id>/final-invoice")
+@permission_required("billing.invoices.issue")
+def advance_settle(invoice_id: int):  # noqa: ANN201
+    """The final invoice of the advance's own lines, deducting what was paid on it."""
+    advance = _advance(invoice_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    s = db()
+    try:
+        final = advances.settle(s, advance, actor_id=current_user.id)
+    except InvoiceError as exc:
+        s.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    s.commit()
+    flash(_l("Final invoice %(number)s issued.", number=final.number), "success")
+    return redirect(url_for(".invoice_detail", invoice_id=final.id))
+
+
+@bp.post("/invoices/<int:invoice_id>/cancel")
+@permission_required("billing.invoices.issue")
+def advance_cancel(invoice_id: int):  # noqa: ANN201
+    advance = _advance(invoice_id)
+    form = CancelAdvanceForm()
+    if not form.validate_on_submit():
+        abort(400)
+    s = db()
+    try:
+        advances.cancel(s, advance, reason=form.reason.data or "", actor_id=current_user.id)
+    except InvoiceError as exc:
+        s.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    s.commit()
+    flash(_l("The advance invoice is cancelled."), "success")
+    return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
 
 
 def _credit_form(invoice: Invoice) -> CreditNoteForm:

@@ -484,7 +484,8 @@ def _party(data: dict[str, Any]) -> Party:
 def to_document(invoice: Invoice, *, original: Invoice | None = None) -> InvoiceDocument:
     """The issued invoice as the outputs' frozen :class:`InvoiceDocument`.
 
-    A credit note names its original; it is read from the invoice's session unless given.
+    A credit note names its original, a tax document of a received payment its advance invoice (both
+    ``original_id``); it is read from the invoice's session unless given.
     """
     if original is None and invoice.original_id is not None:
         from sqlalchemy.orm import object_session
@@ -497,8 +498,9 @@ def to_document(invoice: Invoice, *, original: Invoice | None = None) -> Invoice
     rows, _b, _v, _t = vat_summary(lines)
     if not invoice.vat_payer:
         rows = ()
-    elif invoice.kind == "credit_note":
-        # the VAT per rate is the one written on the note (a rate credited in full returns its exact VAT)
+    elif invoice.kind in ("credit_note", "advance_tax"):
+        # the VAT per rate is the one written on the note (a rate credited in full returns its exact VAT);
+        # a tax document of a received payment has VAT computed from the amount with VAT (advances.py)
         from mango_billing.outputs.document import VatRow
 
         sums: dict[Decimal, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
@@ -508,14 +510,17 @@ def to_document(invoice: Invoice, *, original: Invoice | None = None) -> Invoice
         rows = tuple(VatRow(rate=r, base=b, vat=v, total=b + v)
                      for r, (b, v) in sorted(sums.items(), reverse=True))
     method = DOCUMENT_METHODS.get(invoice.payment_method, invoice.payment_method)
+    # the tax document of a received payment documents money already paid: nothing is due on it
+    paid_already = invoice.total if invoice.kind == "advance_tax" else ZERO
     return InvoiceDocument(
         kind=invoice.kind, number=invoice.number, series=invoice.series.code if invoice.series else "",
-        issued_on=invoice.issued_on, taxable_supply_date=invoice.taxable_supply_date,
-        due_date=invoice.due_date if invoice.kind != "credit_note" else None,
+        issued_on=invoice.issued_on,
+        taxable_supply_date=invoice.taxable_supply_date if invoice.kind != "advance" else None,
+        due_date=invoice.due_date if invoice.kind not in ("credit_note", "advance_tax") else None,
         variable_symbol=invoice.variable_symbol, currency=invoice.currency, seller=_party(invoice.seller),
         buyer=_party(invoice.buyer), lines=lines, vat_rows=rows, total_base=invoice.total_base,
-        total_vat=invoice.total_vat, total=invoice.total, rounding=invoice.rounding,
-        amount_due=invoice.total + invoice.rounding, payment_method=method,
+        total_vat=invoice.total_vat, total=invoice.total, rounding=invoice.rounding, paid_already=paid_already,
+        amount_due=invoice.total + invoice.rounding - paid_already, payment_method=method,
         original_number=original.number if original else "", original_issued_on=original.issued_on if original else None,
         original_uuid=original.uuid if original else "", reason=invoice.reason or "", uuid=invoice.uuid,
         vat_payer=invoice.vat_payer, statement=_statement(invoice))

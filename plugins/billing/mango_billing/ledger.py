@@ -4,6 +4,11 @@ Sign convention (the customer's side): an invoice is negative, a payment positiv
 note positive, a refund negative. A customer's balance in an account is the sum of its
 entries: ``balance < 0`` means the customer owes, ``> 0`` that they have credit with us.
 
+Accounts: ``receivable`` (invoices, credit notes, payments), ``prepaid`` (uniCredit) and
+``advance`` — money received on advance invoices, held for that supply until its final invoice
+settles it (``settlement`` entries move it; see :mod:`mango_billing.advances`). An advance invoice
+itself has no entry: it asks for money, it is not a debt.
+
 Open items are derived, never stored: a customer's credits (payments, credit notes, an
 overpayment) pay their debts oldest due date first (FIFO). Deriving them keeps the ledger the
 one truth — an overpayment is simply a positive balance and is used by the next invoice.

@@ -40,10 +40,16 @@ from mango_core.db import Base, Money, PartnerMixin, TenantMixin, utcnow
 PERIODS = {"monthly": 1, "quarterly": 3, "half-year": 6, "yearly": 12, "one-off": 0}
 BLOCKED_RULES = ("bill", "skip", "prorate")  # what a blocked part of a period costs
 PAYMENT_METHODS = ("bank_transfer", "standing_order", "sipo", "direct_debit", "cash", "card", "prepaid")
-DOCUMENT_KINDS = ("invoice", "credit_note", "advance")
-LINE_KINDS = ("recurring", "usage", "one_off", "discount", "correction")
-ACCOUNTS = ("receivable", "prepaid")
-ENTRY_KINDS = ("invoice", "credit_note", "payment", "refund", "reversal", "topup", "draw", "return", "adjustment")
+# advance: zálohová faktura (a payment request, not a tax document); advance_tax: daňový doklad k přijaté
+# platbě (the tax document of a payment received on an advance) — see mango_billing.advances
+DOCUMENT_KINDS = ("invoice", "credit_note", "advance", "advance_tax")
+# advance: a paid part of an advance (on its tax document); deduction: a paid advance deducted on the final invoice
+LINE_KINDS = ("recurring", "usage", "one_off", "discount", "correction", "advance", "deduction")
+# advance: money received on advance invoices, held until their final invoice settles it (324 přijaté zálohy)
+ACCOUNTS = ("receivable", "prepaid", "advance")
+ENTRY_KINDS = ("invoice", "credit_note", "payment", "refund", "reversal", "topup", "draw", "return", "adjustment",
+               "settlement")
+ADVANCE_STATES = ("open", "paid", "settled", "cancelled")
 PAYMENT_STATES = ("unmatched", "matched", "ignored", "refunded")
 RUN_STATES = ("running", "done", "failed")
 _test_run_months = itertools.count(1)
@@ -187,7 +193,8 @@ class Invoice(TenantMixin, Base):
     original_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id", ondelete="RESTRICT"))
     reason: Mapped[str | None] = mapped_column(Text)
     issued_on: Mapped[date] = mapped_column(Date)
-    taxable_supply_date: Mapped[date] = mapped_column(Date)
+    # DUZP; None on an advance invoice, which is no tax document (billing_0006)
+    taxable_supply_date: Mapped[date | None] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
     period_from: Mapped[date | None] = mapped_column(Date)
     period_to: Mapped[date | None] = mapped_column(Date)
@@ -471,7 +478,63 @@ class ProductUsage(PartnerMixin, Base):
     free_units: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
+class Advance(TenantMixin, Base):
+    """The state of an advance invoice (the document itself is an append-only :class:`Invoice`).
+
+    ``open`` → ``paid`` (payments on its variable symbol reached its total) → ``settled`` (its final
+    invoice deducted it); ``open`` → ``cancelled`` (nothing paid; the number stays used). ``source``
+    is the caller's idempotency key (e.g. ``print:order:12``): one advance per source.
+    """
+
+    __tablename__ = "billing_advance"
+    __table_args__ = (
+        UniqueConstraint("location_id", "invoice_id"),
+        UniqueConstraint("location_id", "source"),
+        UniqueConstraint("location_id", "final_invoice_id"),
+        Index("ix_billing_advance_customer", "location_id", "customer_id"),
+        CheckConstraint(_in("state", ADVANCE_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id", ondelete="RESTRICT"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("core_customer.id", ondelete="RESTRICT"))
+    source: Mapped[str | None] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    paid_on: Mapped[date | None] = mapped_column(Date)  # the day the payments reached the total
+    final_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id", ondelete="RESTRICT"))
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(foreign_keys=[invoice_id], viewonly=True)
+
+
+class AdvancePayment(TenantMixin, Base):
+    """A payment received on an advance (one advance per payment) and the tax document issued for it.
+
+    ``taxed`` is the part of the payment that the tax document covers (at most what was left of the
+    advance's total); ``tax_document_id`` is None when the location is not a VAT payer or nothing was
+    left to tax.
+    """
+
+    __tablename__ = "billing_advance_payment"
+    __table_args__ = (
+        UniqueConstraint("location_id", "payment_id"),
+        Index("ix_billing_advance_payment_advance", "location_id", "advance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advance_id: Mapped[int] = mapped_column(ForeignKey("billing_advance.id", ondelete="RESTRICT"))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("billing_payment.id", ondelete="RESTRICT"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    taxed: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    tax_document_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 MODELS: list[type] = [BillingPlan, BillingProfile, InvoiceSeries, BillingRun, Invoice, InvoiceLine, LedgerEntry,
                       StatementFile, Payment, Charge, UsageRecord, DunningStep, DunningAction, InvoiceDispute,
-                      PriceListRecord, ProductUsage]
+                      PriceListRecord, ProductUsage, Advance, AdvancePayment]
 APPEND_ONLY = ("billing_invoice", "billing_invoice_line", "billing_ledger")

@@ -7,7 +7,8 @@ A billing run takes one block of numbers per batch (:func:`take_numbers`), and h
 from before it computes the batch (:func:`lock_numbers`).
 
 The first use of a kind creates its default series: ``FV`` for invoices, ``OD`` for credit notes,
-``ZF`` for advance invoices (format ``<code><year><number:06d>``).
+``ZF`` for advance invoices, ``ZD`` for tax documents of payments received on them (format
+``<code><year><number:06d>``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from mango_core.db import sequences
 from mango_core.db.sequences import Sequence
 from mango_core.tenancy.context import current_scope
 
-DEFAULT_CODES = {"invoice": "FV", "credit_note": "OD", "advance": "ZF"}
+DEFAULT_CODES = {"invoice": "FV", "credit_note": "OD", "advance": "ZF", "advance_tax": "ZD"}
 
 
 class NumberingError(ValueError):

@@ -27,6 +27,7 @@ PLUGIN = PluginMeta(
         "mango_billing.hooks_demo",      # demo data for `mango demo`
         "mango_billing.hooks_api",       # REST API resources: invoices, payments
         "mango_billing.hooks_selfcare",  # Selfcare pages: invoices, payments, uniCredit
+        "mango_billing.hooks_gateway",   # online card payments through a payment gateway
     ),
 )
 

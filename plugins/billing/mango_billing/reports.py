@@ -4,10 +4,12 @@ Each report aggregates in SQL (GROUP BY, window sums) and returns small dataclas
 loops over invoice lines or ledger entries in Python. Money stays ``Decimal``; the only rounding
 is the VAT return's whole crowns (ROUND_HALF_UP, documented at :func:`vat_summary`).
 
-Which documents count: revenue and the VAT summary take tax documents — invoices and credit
-notes (``kind`` ``invoice`` / ``credit_note``) — by their DUZP (``taxable_supply_date``). Credit
-note lines are stored with negative amounts (the document's total is negative), so summing the
-lines subtracts them. Advance invoices are left out (not revenue until the final invoice).
+Which documents count: revenue and the VAT summary take tax documents — invoices, credit notes and
+the tax documents of payments received on advances (``kind`` ``invoice`` / ``credit_note`` /
+``advance_tax``) — by their DUZP (``taxable_supply_date``). Credit note lines are stored with
+negative amounts (the document's total is negative), so summing the lines subtracts them; a final
+invoice's deduction lines subtract its advance's tax documents the same way. Advance invoices
+themselves are left out (payment requests, not tax documents).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from mango_core.customers.models import Customer
 from mango_core.db import Money
 
 ZERO = Decimal("0.00")
-TAX_DOCUMENTS = ("invoice", "credit_note")
+TAX_DOCUMENTS = ("invoice", "credit_note", "advance_tax")
 BUCKETS = ("not_due", "d1_30", "d31_60", "d61_90", "over_90")
 REVENUE_GROUPS = ("class", "product", "month")
 MAX_DAYS = 3700  # about ten years: a longer report range is a typing error, not a wish

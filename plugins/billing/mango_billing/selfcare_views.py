@@ -27,7 +27,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mango_billing import card, ledger, prepaid
+from mango_billing import advances, card, ledger, prepaid
 from mango_billing.engine_views import send_document  # the one download logic (PDF and ISDOC)
 from mango_billing.invoices import seller_snapshot, to_document
 from mango_billing.models import BillingRun, Invoice
@@ -156,8 +156,12 @@ def invoice_detail(invoice_id: int):  # noqa: ANN201
     item = next((i for i in ledger.open_items(session, invoice.customer_id) if i.invoice_id == invoice.id), None)
     qr = invoice_qr(invoice, item.unpaid)[1] if item is not None else None
     original = session.get(Invoice, invoice.original_id) if invoice.original_id else None
+    # an advance invoice is paid on its own symbol, outside the ledger's open items (mango_billing.advances)
+    advance = advances.view(session, invoice)
+    if advance is not None and invoice.kind == "advance" and advance.unpaid > 0:
+        qr = invoice_qr(invoice, advance.unpaid)[1]
     return render_template("billing/selfcare/invoice.html", invoice=invoice, document=document, item=item, qr=qr,
-                           original=original)
+                           original=original, advance=advance)
 
 
 @bp.get("/invoices/<int:invoice_id>/pdf")

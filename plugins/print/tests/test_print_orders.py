@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mango_billing.models import Charge, Invoice, InvoiceLine
 from mango_core.customers.models import Customer
@@ -166,7 +166,8 @@ def test_approval_charges_once_and_the_billing_run_invoices_it(db, shop, in_loc,
         assert db.get(Charge, order.charge_id).invoice_id == line.invoice_id
 
 
-def test_an_advance_product_is_invoiced_at_approval_and_produced_only_when_paid(db, shop, in_loc, good_pdf):
+def test_an_advance_product_gets_an_advance_invoice_and_is_produced_only_when_paid(db, shop, in_loc, good_pdf):
+    from mango_billing import advances, ledger
     from mango_billing.payments.service import record_payment
 
     with in_loc(shop.location_id):
@@ -175,20 +176,33 @@ def test_an_advance_product_is_invoiced_at_approval_and_produced_only_when_paid(
         assert order.advance
         run_to(db, shop, order, PROOF_SENT, APPROVED)
         db.commit()
-        invoice = db.get(Invoice, order.invoice_id)
-        assert invoice is not None and invoice.customer_id == shop.customer_id
-        assert invoice.total_base == Decimal("630.00") and invoice.total == Decimal("762.30")  # 21 % VAT
-        db.expire_all()  # billing marks charges with a bulk UPDATE
-        assert db.get(Charge, order.charge_id).invoice_id == invoice.id  # the run will not bill it again
+        document = db.get(Invoice, order.advance_invoice_id)
+        assert document.kind == "advance" and document.customer_id == shop.customer_id
+        assert document.total_base == Decimal("630.00") and document.total == Decimal("762.30")  # 21 % VAT
+        # no charge and no receivable yet: the run cannot bill the order, the balance is untouched
+        assert order.charge_id is None and order.invoice_id is None
+        assert ledger.balance(db, shop.customer_id) == 0
         with pytest.raises(PrintError, match="advance invoice"):
             svc.change_state(db, order, IN_PRODUCTION, STAFF)
         db.rollback()
         record_payment(db, location_id=shop.location_id, customer_id=shop.customer_id, amount="762.30",
-                       method="cash", received_on=date.today(), idempotency_key=f"print-{order.id}", actor_id=None)
+                       method="cash", received_on=date.today(), idempotency_key=f"print-{order.id}", actor_id=None,
+                       variable_symbol=document.variable_symbol)
         assert svc.advance_paid(db, order)
         svc.change_state(db, order, IN_PRODUCTION, STAFF)
+        svc.change_state(db, order, FINISHED, STAFF)
         db.commit()
-        assert order.state == IN_PRODUCTION
+        final = db.get(Invoice, order.invoice_id)
+        assert final.kind == "invoice" and final.total == Decimal("0.00")  # all paid by the advance
+        assert [ln.kind for ln in final.lines] == ["one_off", "deduction"]
+        db.expire_all()  # billing marks charges with a bulk UPDATE
+        assert db.get(Charge, order.charge_id).invoice_id == final.id  # the run will not bill it again
+        assert ledger.balance(db, shop.customer_id) == 0 and advances.held(db, shop.customer_id) == 0
+        svc.change_state(db, order, SHIPPED, STAFF)  # nothing issued twice
+        db.commit()
+        assert order.invoice_id == final.id
+        assert db.scalar(select(func.count()).select_from(Invoice).where(
+            Invoice.customer_id == shop.customer_id, Invoice.kind == "invoice")) == 1
 
 
 def test_job_ticket_is_a_pdf_with_the_order(app, db, shop, in_loc, good_pdf):

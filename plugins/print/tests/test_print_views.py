@@ -186,7 +186,7 @@ def test_portal_links_the_advance_invoice_with_its_qr_platba(client, db, shop, i
         svc.change_state(db, order, "proof_sent", svc.Actor(svc.STAFF))
         svc.change_state(db, order, "approved", svc.Actor(svc.CUSTOMER, customer_id=shop.customer_id))
         db.commit()
-        order_id, invoice_id = order.id, order.invoice_id
+        order_id, invoice_id = order.id, order.advance_invoice_id
     portal_login(client, shop.code, shop.email)
     page = client.get(f"/selfcare/print/orders/{order_id}").get_data(as_text=True)
     assert f'href="/selfcare/billing/invoices/{invoice_id}"' in page

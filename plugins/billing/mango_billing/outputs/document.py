@@ -27,7 +27,7 @@ from typing import Any
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
-KINDS = ("invoice", "credit_note", "advance")
+KINDS = ("invoice", "credit_note", "advance", "advance_tax")
 PAYMENT_METHODS = ("bank_transfer", "cash", "card", "direct_debit", "sipo", "credit")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 # Namespace for the stable UUID of a document that came without one (ISDOC needs a UUID).
@@ -127,8 +127,10 @@ class InvoiceDocument:
     """An issued document, complete: everything the outputs print or export.
 
     ``kind``: ``invoice`` (daňový doklad), ``credit_note`` (opravný daňový doklad, with
-    ``original_number``/``original_issued_on``/``reason``) or ``advance`` (zálohová faktura, not a
-    tax document). ``vat_payer`` is False when the seller is not a VAT payer: then the document is
+    ``original_number``/``original_issued_on``/``reason``), ``advance`` (zálohová faktura, not a
+    tax document) or ``advance_tax`` (daňový doklad k přijaté platbě: the tax document of a payment
+    received on the advance ``original_number``; its DUZP is the day of the payment, and it is paid:
+    ``paid_already`` = ``total``). ``vat_payer`` is False when the seller is not a VAT payer: then the document is
     not a tax document and carries no VAT.
 
     ``amount_due`` = ``total`` + ``rounding`` − ``paid_already``.

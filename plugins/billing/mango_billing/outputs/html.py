@@ -47,6 +47,9 @@ LABELS: dict[str, dict[str, str]] = {
         "credit_note_non_payer": "Opravný doklad (dobropis)",
         "advance": "Zálohová faktura",
         "advance_note": "Zálohová faktura – není daňový doklad",
+        "advance_tax": "Daňový doklad k přijaté platbě",
+        "advance_document": "K zálohové faktuře",
+        "payment_received_on": "Datum přijetí platby (DUZP)",
         "non_payer_note": "Nejsem plátce DPH.",
         "number": "Číslo dokladu",
         "seller": "Dodavatel",
@@ -111,6 +114,9 @@ LABELS: dict[str, dict[str, str]] = {
         "credit_note_non_payer": "Credit note",
         "advance": "Advance invoice",
         "advance_note": "Advance invoice – not a tax document",
+        "advance_tax": "Tax document on a received payment",
+        "advance_document": "For advance invoice",
+        "payment_received_on": "Date the payment was received (tax point)",
         "non_payer_note": "Not a VAT payer.",
         "number": "Document number",
         "seller": "Supplier",
@@ -211,12 +217,15 @@ def _title(doc: InvoiceDocument, t: dict[str, str]) -> tuple[str, str]:
     """(heading, the line under it) for the kind of document."""
     if doc.kind == "advance":
         return t["advance"], t["advance_note"]
+    if doc.kind == "advance_tax":
+        return t["advance_tax"], ""
     if doc.kind == "credit_note":
         return (t["credit_note"], "") if doc.vat_payer else (t["credit_note_non_payer"], t["non_payer_note"])
     return (t["invoice"], "") if doc.vat_payer else (t["invoice_non_payer"], t["non_payer_note"])
 
 
-QR_MESSAGE = {"invoice": "FAKTURA", "credit_note": "OPRAVNY DOKLAD", "advance": "ZALOHOVA FAKTURA"}
+QR_MESSAGE = {"invoice": "FAKTURA", "credit_note": "OPRAVNY DOKLAD", "advance": "ZALOHOVA FAKTURA",
+              "advance_tax": "DANOVY DOKLAD"}
 
 
 def payment_qr(doc: InvoiceDocument) -> tuple[str, str]:

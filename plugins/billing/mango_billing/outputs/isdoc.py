@@ -1,7 +1,10 @@
 """ISDOC 6.0.2 export (the Czech e-invoice format, namespace ``http://isdoc.cz/namespace/2013``).
 
 Document types written: 1 invoice (faktura – daňový doklad), 2 credit note (opravný daňový doklad,
-with ``OriginalDocumentReferences``), 4 advance invoice (zálohová faktura – nedaňový zálohový list).
+with ``OriginalDocumentReferences``), 4 advance invoice (zálohová faktura – nedaňový zálohový list),
+5 tax document of a received payment (daňový doklad při přijetí platby – daňový zálohový list; its
+advance invoice in ``OriginalDocumentReferences``). A final invoice deducts its advance as lines with
+negative amounts (one per VAT rate), so its totals are the difference still due.
 Every mandatory element of the schema is written; the rules of the official Schematron are kept too
 (a credit note refers to its original; a document in the local currency has CurrRate and RefCurrRate
 1 and no ``…Curr`` element; on a document that is not subject to VAT every line says
@@ -34,7 +37,7 @@ NS = "http://isdoc.cz/namespace/2013"
 VERSION = "6.0.2"
 ISSUING_SYSTEM = "Mango"
 XSD_NAME = "isdoc-invoice-6.0.2.xsd"
-DOCUMENT_TYPES = {"invoice": "1", "credit_note": "2", "advance": "4"}
+DOCUMENT_TYPES = {"invoice": "1", "credit_note": "2", "advance": "4", "advance_tax": "5"}
 # UN/ECE 4461 codes the ISDOC schema allows.
 PAYMENT_MEANS = {"cash": "10", "bank_transfer": "42", "card": "48", "direct_debit": "49", "sipo": "50",
                  "credit": "97"}
@@ -182,7 +185,7 @@ def build_isdoc(doc: InvoiceDocument) -> etree._Element:
     _e(root, "RefCurrRate", "1")
     _party(root, "AccountingSupplierParty", doc.seller)
     _party(root, "AccountingCustomerParty", doc.buyer)
-    if doc.kind == "credit_note":
+    if doc.kind == "credit_note" or (doc.kind == "advance_tax" and doc.original_number):
         reference = _e(_e(root, "OriginalDocumentReferences"), "OriginalDocumentReference", id="original")
         _e(reference, "ID", doc.original_number)
         if doc.original_issued_on is not None:

@@ -5,7 +5,10 @@ Order of the rules for one variable symbol (VS), first hit wins:
 1. a customer's own VS (``Customer.variable_symbol``) → the customer's ``receivable`` account;
 2. a uniCredit symbol (``BillingProfile.prepaid_symbol``) → the customer's ``prepaid`` account
    (ledger kind ``topup``);
-3. an invoice's VS or its number (when the number is all digits) → the invoice's customer.
+3. an open advance invoice's own VS → the customer's ``advance`` account (money held for that
+   supply until its final invoice; :mod:`mango_billing.advances`, which then records the payment on
+   the advance and issues its tax document when :func:`emit_matched` runs);
+4. an invoice's VS or its number (when the number is all digits) → the invoice's customer.
 
 Symbols are compared without leading zeros (the bank parsers strip them; core stores customer
 symbols that way). A payment in another currency than the location's is never matched
@@ -31,6 +34,7 @@ from sqlalchemy import String, Text, any_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from mango_billing import advances
 from mango_billing.ledger import open_items
 from mango_billing.models import BillingProfile, Invoice, LedgerEntry, Payment
 from mango_core.customers.models import Customer
@@ -39,7 +43,7 @@ from mango_core.db import utcnow
 _SEPARATOR = "\x1f"  # the ASCII unit separator: no symbol, account or key contains it
 CHUNK = 5000  # bound parameters per IN query (SQLite allows 32,766; PostgreSQL 65,535)
 STAMPED = {"mango_tenant_stamped": True}  # rows below carry location_id set by us from the scope
-RECEIVABLE, PREPAID = "receivable", "prepaid"
+RECEIVABLE, PREPAID, ADVANCE = "receivable", "prepaid", "advance"
 
 
 def norm(symbol: object) -> str | None:
@@ -90,8 +94,8 @@ def among(session: Session, column: Any, values: Sequence[str]) -> Iterable[tupl
 @dataclass(frozen=True)
 class Match:
     customer_id: int
-    target: str  # "receivable" or "prepaid"
-    rule: str  # "customer_vs", "prepaid_symbol", "invoice"
+    target: str  # "receivable", "prepaid" or "advance"
+    rule: str  # "customer_vs", "prepaid_symbol", "advance", "invoice"
 
 
 @dataclass
@@ -100,6 +104,7 @@ class SymbolIndex:
 
     customers: dict[str, int] = field(default_factory=dict)
     prepaid: dict[str, int] = field(default_factory=dict)
+    advances: dict[str, int] = field(default_factory=dict)
     invoices: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -116,6 +121,10 @@ class SymbolIndex:
                 (norm(vs), cid) for vs, cid in session.execute(
                     select(BillingProfile.prepaid_symbol, BillingProfile.customer_id).where(criterion)))
         rest = [s for s in rest if s not in index.prepaid]
+        if rest and advances.any_open(session):
+            for part in chunks(rest):
+                index.advances.update((norm(vs), cid) for vs, cid in advances.open_symbols(session, part))
+            rest = [s for s in rest if s not in index.advances]
         for criterion, part in among(session, Invoice.variable_symbol, rest):
             by_number = next(iter(among(session, Invoice.number, part)))[0]
             rows = session.execute(
@@ -134,6 +143,7 @@ class SymbolIndex:
         """``{symbol: (customer_id, target)}`` of the given symbols that :meth:`match` finds (as written)."""
         found: dict[Any, tuple[int, str]] = {}
         customers, prepaid, invoices = self.customers, self.prepaid, self.invoices
+        held = self.advances
         for symbol, key in _normed(symbols).items():
             # the rules of match(), without a Match object per symbol
             if key is None:
@@ -142,6 +152,8 @@ class SymbolIndex:
                 found[symbol] = (customers[key], RECEIVABLE)
             elif key in prepaid:
                 found[symbol] = (prepaid[key], PREPAID)
+            elif key in held:
+                found[symbol] = (held[key], ADVANCE)
             elif key in invoices:
                 found[symbol] = (invoices[key], RECEIVABLE)
         return found
@@ -154,6 +166,8 @@ class SymbolIndex:
             return Match(self.customers[key], RECEIVABLE, "customer_vs")
         if key in self.prepaid:
             return Match(self.prepaid[key], PREPAID, "prepaid_symbol")
+        if key in self.advances:
+            return Match(self.advances[key], ADVANCE, "advance")
         if key in self.invoices:
             return Match(self.invoices[key], RECEIVABLE, "invoice")
         return None
@@ -206,8 +220,13 @@ def book(session: Session, payment: Payment, customer_id: int, target: str, *, a
 
 
 def emit_matched(session: Session, location_id: int, payment_ids: list[int]) -> None:
-    """The core event ``mango_payments_matched``, once per batch (nothing to tell outside an app)."""
-    if not payment_ids or not (has_app_context() and "mango" in current_app.extensions):
+    """After a batch is matched: payments on advances are recorded on them (with their tax documents,
+    :func:`mango_billing.advances.apply_payments`), then the core event ``mango_payments_matched``
+    (nothing to tell outside an app)."""
+    if not payment_ids:
+        return
+    advances.apply_payments(session, payment_ids)
+    if not (has_app_context() and "mango" in current_app.extensions):
         return
     plugins = current_app.extensions["mango"].plugins
     if plugins.pm.hook.mango_payments_matched.get_hookimpls():

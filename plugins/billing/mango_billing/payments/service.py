@@ -7,6 +7,10 @@ Every function works in the caller's transaction and location scope, logs a :cla
 Idempotency of manual payments: the caller passes a key (the form's hidden one-time key); it becomes
 the payment's ``dedup_key`` (``manual:<key>``), so a double submit finds the first payment instead
 of creating a second one.
+
+A payment carrying the variable symbol of one of the customer's open advance invoices (recorded by
+hand or paired) goes to the ``advance`` account and is recorded on that advance
+(:mod:`mango_billing.advances`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mango_billing import advances
 from mango_billing.models import Payment
 from mango_billing.payments.matching import PREPAID, RECEIVABLE, book, emit_matched
 from mango_billing.payments.models import PaymentEvent
@@ -90,6 +95,9 @@ def record_payment(session: Session, *, location_id: int, customer_id: int, amou
     if existing is not None:
         return Recorded(existing, False)
     _customer(session, customer_id)
+    if target == RECEIVABLE:
+        # the variable symbol of an open advance of the customer: the money is held for that advance
+        target = advances.target_for(session, customer_id, variable_symbol) or target
     payment = Payment(dedup_key=dedup, method=method, received_on=received_on, amount=value,
                       variable_symbol=(variable_symbol or None), message=(note or None) and note[:300],
                       state="unmatched", created_by_id=actor_id)
@@ -126,6 +134,8 @@ def pair(session: Session, *, location_id: int, payment_id: int, customer_id: in
     if target not in (RECEIVABLE, PREPAID):
         raise PaymentError("target must be 'receivable' or 'prepaid'")
     customer = _customer(session, customer_id)
+    if target == RECEIVABLE and payment.amount > 0:
+        target = advances.target_for(session, customer.id, payment.variable_symbol) or target
     book(session, payment, customer.id, target, actor_id=actor_id)
     log(session, payment, "paired", actor_id, f"{customer.number} {customer.display_name}"[:300])
     session.flush()

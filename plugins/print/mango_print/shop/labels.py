@@ -23,7 +23,7 @@ def verdict_label(verdict: str) -> str:
 
 def check_label(code: str) -> str:
     labels = {"file": _("File"), "pages": _("Page count"), "size": _("Page size and bleed"), "fonts": _("Fonts"),
-              "colours": _("Colour spaces")}
+              "colours": _("Colour spaces"), "images": _("Image resolution")}
     return labels.get(code, code)
 
 

@@ -101,8 +101,12 @@ class PrintOrder(TenantMixin, Base):
     advance: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(20), default=RECEIVED)
     note: Mapped[str | None] = mapped_column(Text)  # the customer's
-    # billing: the one-off charge made on approval, and the invoice issued at once for an advance
+    # billing: the one-off charge (made on approval; with an advance, when the final invoice is issued),
+    # the advance invoice issued on approval (mango_billing.advances), and the order's own invoice: the
+    # final invoice that deducts the advance (orders approved before print_0002: an ordinary invoice
+    # issued on approval instead of the advance)
     charge_id: Mapped[int | None] = mapped_column(ForeignKey("billing_charge.id", ondelete="RESTRICT"))
+    advance_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id", ondelete="RESTRICT"))
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

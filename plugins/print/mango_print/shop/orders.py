@@ -13,8 +13,12 @@ A placed order's file is preflighted at once: a failing file leaves the order in
 
 Billing (the billing plugin's own tables and functions): on approval the price becomes a
 one-off :class:`~mango_billing.models.Charge`, billed by the customer's next billing run. A
-product with ``advance`` has that charge invoiced at once (an ordinary invoice, issued the day
-of approval), and production may start only when that invoice is paid.
+product with ``advance`` gets instead an advance invoice on approval (zálohová faktura,
+:mod:`mango_billing.advances`: not a tax document, paid by QR Platba on its own variable symbol);
+production may start only when it is paid. Finishing the order (or shipping / pick-up, should
+the final invoice be missing) makes the charge and issues the final invoice of it, which deducts
+the paid advance. Orders approved before advances existed keep their ordinary invoice
+(``invoice_id`` without ``advance_invoice_id``) and its open-item check.
 """
 
 from __future__ import annotations
@@ -29,10 +33,9 @@ from flask_babel import force_locale, gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mango_billing import ledger
-from mango_billing.invoices import Draft, buyer_snapshots, issue_drafts, totals_of
-from mango_billing.models import Charge
-from mango_billing.numbering import default_series, lock_numbers
+from mango_billing import advances, ledger
+from mango_billing.invoices import InvoiceError
+from mango_billing.models import Advance, Charge, Invoice
 from mango_billing.periods import RatedLine
 from mango_core.customers.models import Customer
 from mango_core.mail import service as mail
@@ -192,12 +195,37 @@ def change_state(session: Session, order: PrintOrder, to: str, actor: Actor, *, 
         _bill(session, order, actor)
     if to == IN_PRODUCTION and order.advance and not advance_paid(session, order):
         raise PrintError(N_("The advance invoice of this order is not paid yet."))
+    if to in (FINISHED, SHIPPED, PICKED_UP) and order.advance_invoice_id is not None:
+        _final_invoice(session, order, actor)
     _move(session, order, to, note=note, by_customer=actor.who == CUSTOMER, actor_id=actor.user_id)
 
 
+def advance_of(session: Session, order: PrintOrder) -> Advance | None:
+    """The billing record of the order's advance invoice (None without one)."""
+    if order.advance_invoice_id is None:
+        return None
+    return session.scalar(select(Advance).where(Advance.invoice_id == order.advance_invoice_id))
+
+
+def advance_view(session: Session, order: PrintOrder) -> advances.AdvanceView | None:
+    """The order's advance invoice as the order pages show it (state, unpaid, tax documents, final)."""
+    if order.advance_invoice_id is None:
+        return None
+    document = session.scalar(select(Invoice).where(Invoice.id == order.advance_invoice_id))
+    return advances.view(session, document) if document is not None else None
+
+
 def advance_paid(session: Session, order: PrintOrder) -> bool:
+    advance = advance_of(session, order)
+    if advance is not None and advance.state != advances.SETTLED:
+        return advance.state == advances.PAID
+    if advance is not None:
+        # settled (its final invoice issued from billing before production): that invoice must be paid
+        unpaid = {item.invoice_id for item in ledger.open_items(session, order.customer_id)}
+        return advance.final_invoice_id not in unpaid
     if order.invoice_id is None:
         return False
+    # an order approved before advances existed: its ordinary invoice, paid when it is no open item
     unpaid = {item.invoice_id for item in ledger.open_items(session, order.customer_id)}
     return order.invoice_id not in unpaid
 
@@ -226,40 +254,65 @@ def order_label(order: PrintOrder) -> str:
     return f"Tisková zakázka č. {order.id}"
 
 
+def _order_line(order: PrintOrder, product_name: str, charge_id: int | None = None) -> RatedLine:
+    return RatedLine(kind="one_off", description=f"{order_label(order)}: {product_name}, {order.quantity} ks"[:300],
+                     amount=Decimal(order.price), vat_rate=Decimal(order.vat_rate), customer_id=order.customer_id,
+                     quantity=Decimal("1"), unit="ks", charge_id=charge_id)
+
+
+def _location(session: Session, *, issuing: bool = True) -> Location:
+    location = session.get(Location, current_scope().write_location_id)
+    if issuing and location.vat_payer and not (location.dic or "").strip():
+        raise PrintError(N_("The location is a VAT payer without a DIČ: an invoice cannot be issued."))
+    return location
+
+
 def _bill(session: Session, order: PrintOrder, actor: Actor) -> None:
-    """The order's one-off charge (once); with an advance, its invoice issued at once."""
-    if order.charge_id is not None:
+    """On approval (once): the order's one-off charge, or with an advance its advance invoice."""
+    if order.charge_id is not None or order.advance_invoice_id is not None:
         return
     product = product_of(session, order.product_id)
-    location = session.get(Location, current_scope().write_location_id)
+    location = _location(session, issuing=order.advance)
+    if order.advance:
+        # the charge waits for the final invoice: the billing run must not bill it meanwhile
+        advance = advances.issue_advance(session, location, order.customer_id, [_order_line(order, product.name)],
+                                         source=f"print:order:{order.id}", due_days=7, actor_id=actor.user_id)
+        order.advance_invoice_id = advance.invoice_id
+        return
+    order.charge_id = _charge(session, location, order, product.name, actor).id
+
+
+def _charge(session: Session, location: Location, order: PrintOrder, product_name: str, actor: Actor) -> Charge:
     vat_rate = Decimal(order.vat_rate) if location.vat_payer else Decimal("0")
-    charge = Charge(customer_id=order.customer_id, description=f"{order_label(order)}: {product.name}, "
-                    f"{order.quantity} ks"[:300], quantity=Decimal("1"), unit_price=Decimal(order.price),
-                    vat_rate=vat_rate, charge_on=date.today(), created_by_id=actor.user_id)
+    charge = Charge(customer_id=order.customer_id, description=_order_line(order, product_name).description,
+                    quantity=Decimal("1"), unit_price=Decimal(order.price), vat_rate=vat_rate, charge_on=date.today(),
+                    created_by_id=actor.user_id)
     session.add(charge)
     session.flush()
+    return charge
+
+
+def _final_invoice(session: Session, order: PrintOrder, actor: Actor) -> None:
+    """The final invoice of a finished advance order (once): its charge, deducting the paid advance."""
+    if order.invoice_id is not None:
+        return
+    advance = advance_of(session, order)
+    if advance is None or advance.state == advances.CANCELLED:
+        return
+    if advance.final_invoice_id is not None:
+        # staff issued the final invoice from billing's advance page already: it is the order's
+        order.invoice_id = advance.final_invoice_id
+        return
+    product = product_of(session, order.product_id)
+    location = _location(session)
+    charge = _charge(session, location, order, product.name, actor)
+    line = _order_line(order, product.name, charge.id)
+    try:
+        final = advances.settle(session, advance, lines=[line], actor_id=actor.user_id)
+    except InvoiceError as exc:  # the location's data cannot make the invoice (shown to staff as it is)
+        raise PrintError(N_("The final invoice cannot be issued: %(reason)s"), reason=str(exc)) from exc
     order.charge_id = charge.id
-    if order.advance:
-        order.invoice_id = _invoice_now(session, location, order, charge, actor)
-
-
-def _invoice_now(session: Session, location: Location, order: PrintOrder, charge: Charge, actor: Actor) -> int:
-    """Issue an invoice of just this charge today, through billing's own issuing code."""
-    if location.vat_payer and not (location.dic or "").strip():
-        raise PrintError(N_("The location is a VAT payer without a DIČ: an invoice cannot be issued."))
-    series = default_series(session, "invoice")
-    today = date.today()
-    lock_numbers(session, series, today.year)
-    buyer = dict(buyer_snapshots(session, [order.customer_id]).get(order.customer_id) or {})
-    vs = buyer.pop("variable_symbol", "") or str(order.customer_id)
-    line = RatedLine(kind="one_off", description=charge.description, amount=Decimal(charge.unit_price),
-                     vat_rate=Decimal(charge.vat_rate), customer_id=order.customer_id, quantity=Decimal("1"),
-                     unit="ks", charge_id=charge.id)
-    draft = Draft(customer_id=order.customer_id, variable_symbol=vs, buyer=buyer, lines=[line],
-                  taxable_supply_date=today, due_days=7, totals=totals_of([line], bool(location.vat_payer)))
-    (invoice_id,) = issue_drafts(session, location, [draft], issued_on=today, actor_id=actor.user_id,
-                                 series=series)
-    return invoice_id
+    order.invoice_id = final.id
 
 
 # --- notifications -------------------------------------------------------------------------------

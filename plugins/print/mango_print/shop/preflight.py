@@ -11,7 +11,14 @@ Checks, each with a result ``ok``, ``warning`` or ``fail``:
   are by nature); a missing font would be replaced on the press;
 * colour spaces: a report of what the pages use (DeviceCMYK, DeviceRGB, DeviceGray, ICC, spot
   colours from Separation/DeviceN, images included); RGB is a warning (converted to CMYK, colours
-  may shift), never a failure.
+  may shift), never a failure;
+* image resolution: every placement of a raster image (image XObjects, also inside form XObjects,
+  and inline images) gets its effective resolution on the page — its pixels divided by the size it
+  is drawn at, which the content stream's current transformation matrix gives (``q``/``Q``/``cm``
+  and a form's ``/Matrix``; the image fills the unit square of that matrix). Below
+  :data:`WARN_DPI` (300 dpi) is a warning, below the product's minimum (``min_dpi``, default
+  :data:`DEFAULT_MIN_DPI`, 150 dpi) a failure. Stencil masks (``/ImageMask``) are not photos and
+  are left out.
 
 The verdict is the worst result. Every problem is a message for the customer in plain words.
 """
@@ -19,13 +26,14 @@ The verdict is the worst result. Every problem is a message for the customer in 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError, PyPdfError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, IndirectObject, NameObject
 
 from mango_core.tenancy.validators import N_
 
@@ -36,6 +44,9 @@ TOLERANCE_MM = Decimal("0.5")
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 1000
 MAX_XOBJECT_DEPTH = 5
+WARN_DPI = 300  # what offset printing wants of photos
+DEFAULT_MIN_DPI = 150  # below this an image looks pixelated at reading distance
+MAX_IMAGES = 500  # placements reported (a pattern of thousands of tiles says nothing more)
 
 
 @dataclass
@@ -54,6 +65,7 @@ class Report:
     checks: list[Check]
     pages: int = 0
     colour_spaces: list[str] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)  # see :class:`_Placements`
 
     @property
     def verdict(self) -> str:
@@ -62,7 +74,7 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "pages": self.pages, "colour_spaces": self.colour_spaces,
-                "checks": [c.to_json() for c in self.checks]}
+                "images": self.images, "checks": [c.to_json() for c in self.checks]}
 
 
 def mm(points: Any) -> Decimal:
@@ -154,6 +166,104 @@ class _Walker:
                 self.spaces.add("DeviceGray")
 
 
+Matrix = tuple[float, float, float, float, float, float]
+IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _times(m: Matrix, n: Matrix) -> Matrix:
+    """``m × n`` in PDF's row-vector convention: ``cm`` with ``m`` on a CTM ``n`` gives ``m × n``."""
+    a, b, c, d, e, f = m
+    p, q, r, s, t, u = n
+    return (a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s, e * p + f * r + t, e * q + f * s + u)
+
+
+def _matrix(values: Any) -> Matrix | None:
+    try:
+        numbers = tuple(float(_resolve(v)) for v in values)
+    except (TypeError, ValueError):
+        return None
+    return numbers if len(numbers) == 6 and all(math.isfinite(x) for x in numbers) else None  # type: ignore[return-value]
+
+
+class _Placements:
+    """Every raster image drawn on a page with its effective resolution (a content-stream walk).
+
+    An image is painted into the unit square of the current transformation matrix ``[a b c d e f]``:
+    on the page it is ``hypot(a, b)`` points wide and ``hypot(c, d)`` high (rotation and skew
+    included), so its resolution is ``pixels ÷ (points ÷ 72)`` in each direction; the lower one counts.
+    """
+
+    def __init__(self, reader: PdfReader) -> None:
+        self.reader = reader
+        self.images: list[dict[str, Any]] = []
+
+    def page(self, number: int, page: Any) -> None:
+        contents = page.get_contents()
+        if contents is not None:
+            self._walk(number, contents, page.get("/Resources"), IDENTITY, 0)
+
+    def _add(self, number: int, name: str, width: Any, height: Any, ctm: Matrix) -> None:
+        try:
+            pixels_w, pixels_h = int(_resolve(width)), int(_resolve(height))
+        except (TypeError, ValueError):
+            return
+        a, b, c, d, _e, _f = ctm
+        placed_w, placed_h = math.hypot(a, b), math.hypot(c, d)
+        if pixels_w <= 0 or pixels_h <= 0 or placed_w < 0.01 or placed_h < 0.01 or len(self.images) >= MAX_IMAGES:
+            return
+        dpi = min(pixels_w * 72 / placed_w, pixels_h * 72 / placed_h)
+        self.images.append({"page": number, "image": name, "pixels": f"{pixels_w} × {pixels_h}",
+                            "placed_mm": f"{mm(round(placed_w, 3))} × {mm(round(placed_h, 3))}",
+                            "dpi": int(Decimal(str(dpi)).quantize(Decimal(1), ROUND_HALF_UP))})
+
+    def _walk(self, number: int, contents: Any, resources: Any, ctm: Matrix, depth: int) -> None:
+        resources = _resolve(resources)
+        xobjects = _resolve(resources.get("/XObject")) if isinstance(resources, DictionaryObject) else None
+        stack: list[Matrix] = []
+        for operands, operator in contents.operations:
+            if operator == b"q":
+                stack.append(ctm)
+            elif operator == b"Q":
+                ctm = stack.pop() if stack else ctm
+            elif operator == b"cm":
+                matrix = _matrix(operands)
+                ctm = _times(matrix, ctm) if matrix else ctm
+            elif operator == b"INLINE IMAGE":
+                settings = operands.get("settings", {}) if isinstance(operands, dict) else {}
+                if not settings.get("/IM", settings.get("/ImageMask", False)):
+                    self._add(number, "inline", settings.get("/W", settings.get("/Width")),
+                              settings.get("/H", settings.get("/Height")), ctm)
+            elif operator == b"Do" and operands and isinstance(xobjects, DictionaryObject):
+                xobject = _resolve(xobjects.get(operands[0]))
+                if not isinstance(xobject, DictionaryObject):
+                    continue
+                if xobject.get("/Subtype") == "/Image":
+                    if not xobject.get("/ImageMask", False):
+                        self._add(number, str(operands[0]).lstrip("/"), xobject.get("/Width"),
+                                  xobject.get("/Height"), ctm)
+                elif xobject.get("/Subtype") == "/Form" and depth < MAX_XOBJECT_DEPTH:
+                    matrix = _matrix(xobject.get("/Matrix", IDENTITY)) or IDENTITY
+                    # a form without resources of its own uses the page's (older PDFs do)
+                    self._walk(number, ContentStream(xobject, self.reader), xobject.get("/Resources", resources),
+                               _times(matrix, ctm), depth + 1)
+
+
+def _image_check(images: list[dict[str, Any]], min_dpi: int) -> Check:
+    if not images:
+        return Check("images", OK, N_("No raster images."))
+    lowest = min(images, key=lambda i: i["dpi"])
+    params = {"image": lowest["image"], "page": lowest["page"], "dpi": lowest["dpi"], "min": min_dpi,
+              "warn": WARN_DPI, "count": len(images), "below": sum(1 for i in images if i["dpi"] < min_dpi)}
+    if lowest["dpi"] < min_dpi:
+        return Check("images", FAIL, N_("Image %(image)s on page %(page)d has only %(dpi)d dpi; this product needs "
+                                        "at least %(min)d dpi (images below it: %(below)d). Use images with more "
+                                        "pixels or place them smaller."), params)
+    if lowest["dpi"] < WARN_DPI:
+        return Check("images", WARNING, N_("The lowest image resolution is %(dpi)d dpi (%(image)s on page "
+                                           "%(page)d); below %(warn)d dpi the print may look soft."), params)
+    return Check("images", OK, N_("Images: %(count)d, the lowest resolution %(dpi)d dpi."), params)
+
+
 def _box(page: Any, name: str) -> Any:
     return page[name] if name in page else None
 
@@ -200,8 +310,11 @@ def _size_check(reader: PdfReader, width: Decimal, height: Decimal, bleed: Decim
 
 
 def preflight(data: bytes, *, pages: int | None, width_mm: Decimal, height_mm: Decimal,
-              bleed_mm: Decimal) -> Report:
-    """Check ``data`` against the product; never raises for a bad file (it is a failed check)."""
+              bleed_mm: Decimal, min_dpi: int = DEFAULT_MIN_DPI) -> Report:
+    """Check ``data`` against the product; never raises for a bad file (it is a failed check).
+
+    ``min_dpi`` is the product's lowest acceptable image resolution (:data:`DEFAULT_MIN_DPI` by default).
+    """
     if len(data) > MAX_BYTES:
         return Report([Check("file", FAIL, N_("The file is larger than %(max)d MB."), {"max": MAX_BYTES // 2**20})])
     if not data.startswith(b"%PDF-"):
@@ -223,11 +336,13 @@ def preflight(data: bytes, *, pages: int | None, width_mm: Decimal, height_mm: D
             checks.append(Check("pages", OK, N_("%(found)d pages."), {"found": count}))
         checks.append(_size_check(reader, width_mm, height_mm, bleed_mm))
         walker = _Walker()
-        for page in reader.pages:
+        placements = _Placements(reader)
+        for number, page in enumerate(reader.pages, start=1):
             walker.resources(page.get("/Resources"))
             contents = page.get_contents()
             if contents is not None:
                 walker.content(contents.get_data())
+            placements.page(number, page)
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         return Report([Check("file", FAIL, N_("The PDF cannot be read: %(error)s"), {"error": str(exc)[:200]})])
     missing = sorted(name for name, embedded in walker.fonts.items() if not embedded)
@@ -244,4 +359,5 @@ def preflight(data: bytes, *, pages: int | None, width_mm: Decimal, height_mm: D
                                                    "and may look different in print."), params))
     else:
         checks.append(Check("colours", OK, N_("Colour spaces: %(spaces)s."), params))
-    return Report(checks, pages=count, colour_spaces=spaces)
+    checks.append(_image_check(placements.images, min_dpi))
+    return Report(checks, pages=count, colour_spaces=spaces, images=placements.images)

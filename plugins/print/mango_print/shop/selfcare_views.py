@@ -128,7 +128,8 @@ def order(order_id: int):  # noqa: ANN201
     product = products.product_of(db(), found.product_id)
     rows = products.order_rows(db(), product, found.params, found.class_version)
     return render("print/selfcare/order.html", order=found, product=product, rows=rows, form=ConfirmForm(),
-                  can_upload=found.state in (RECEIVED, PREFLIGHT_FAILED), can_decide=found.state == PROOF_SENT)
+                  can_upload=found.state in (RECEIVED, PREFLIGHT_FAILED), can_decide=found.state == PROOF_SENT,
+                  advance=svc.advance_view(db(), found))
 
 
 @bp.post("/orders/<int:order_id>/upload")

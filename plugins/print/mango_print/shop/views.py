@@ -76,7 +76,8 @@ def order(order_id: int):  # noqa: ANN201
     product = products.product_of(db(), found.product_id)
     rows = products.order_rows(db(), product, found.params, found.class_version)
     return render("print/order.html", order=found, product=product, rows=rows, form=form,
-                  can_manage=has_permission(MANAGE), paid=svc.advance_paid(db(), found) if found.advance else None)
+                  can_manage=has_permission(MANAGE), paid=svc.advance_paid(db(), found) if found.advance else None,
+                  advance=svc.advance_view(db(), found))
 
 
 @bp.post("/orders/<int:order_id>/state")
