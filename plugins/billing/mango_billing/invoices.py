@@ -15,21 +15,17 @@ and usage marked as invoiced — is written in the caller's transaction: all or 
 
 from __future__ import annotations
 
-import json
 import uuid as uuidlib
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import psycopg
 from flask import current_app, has_app_context
-from psycopg import sql as pgsql
-from sqlalchemy import JSON, Integer, any_, bindparam, case, func, insert, select, update
+from sqlalchemy import Integer, any_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from mango_billing import ledger
@@ -38,10 +34,10 @@ from mango_billing.numbering import default_series, take_numbers
 from mango_billing.outputs.document import DocumentLine, InvoiceDocument, Party, StatementRow, vat_summary
 from mango_billing.periods import RatedLine, money
 from mango_core.customers.models import BILLING, PERMANENT, Customer, CustomerAddress
-from mango_core.db import Money, utcnow
+from mango_core.db import utcnow
+from mango_core.db.bulk import allocate_ids, bulk_insert, on_postgres
 from mango_core.tenancy.models import BankAccount, Location
 
-STAMPED = {"mango_tenant_stamped": True}  # location_id is set on every row below
 ZERO = Decimal("0.00")
 # the document layer knows fewer payment methods than a plan; map the rest to what is printed
 DOCUMENT_METHODS = {"standing_order": "bank_transfer", "prepaid": "credit"}
@@ -215,10 +211,6 @@ LEDGER_COLUMNS = ("customer_id", "amount", "invoice_id", "note")
 # --- bulk statements that cost the same for 10 rows and for 10,000 -----------------------------------
 
 
-def on_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def in_ids(session: Session, column: Any, ids: Collection[int]) -> Any:
     """``column IN ids`` — on PostgreSQL as ``= ANY(array)``: one parameter instead of thousands.
 
@@ -233,95 +225,6 @@ def in_ids(session: Session, column: Any, ids: Collection[int]) -> Any:
     if on_postgres(session):
         return column == any_(bindparam(None, listed, type_=ARRAY(Integer)))
     return column.in_(listed)
-
-
-def allocate_ids(session: Session, model: Any, count: int) -> list[int]:
-    """``count`` new primary keys of ``model``'s table, for rows this transaction will insert.
-
-    PostgreSQL: taken from the table's own sequence (what the rows would get anyway; an id of a
-    rolled-back batch is simply never used). SQLite: after the largest id — the caller has written
-    in this transaction already (the numbers), so it holds SQLite's one write lock and no other
-    writer can take the same ids before it commits.
-    """
-    if count < 1:
-        return []
-    table = model.__table__
-    conn = session.connection()  # Core on the connection: ids are global, not per tenant
-    if conn.dialect.name == "postgresql":
-        sequence = func.pg_get_serial_sequence(table.name, "id")
-        return list(conn.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, count))))
-    if not conn.in_transaction():  # pragma: no cover - the callers always write first
-        raise InvoiceError("invoice ids are allocated only inside the issuing transaction")
-    last = conn.scalar(select(func.max(table.c.id))) or 0
-    return list(range(last + 1, last + 1 + count))
-
-
-def bulk_insert(session: Session, model: Any, columns: dict[str, list[Any]], constants: dict[str, Any]) -> None:
-    """INSERT rows given column by column (``columns``: name → one value per row) plus ``constants``
-    that are the same in every row — ``location_id`` among them: the caller stamps the tenant.
-
-    PostgreSQL: one ``COPY … FROM STDIN`` on the session's connection (in its transaction: a
-    rollback takes the rows back), the fastest way in; every value still passes its column type's
-    bind processing (Money refuses an inexact amount). SQLite: an executemany of the same rows
-    (sqlite3 prepares the statement once), through the tenant guard as a stamped insert.
-    """
-    if "location_id" not in constants:
-        raise InvoiceError(f"bulk insert into {model.__tablename__}: location_id must be stamped")
-    names = list(columns)
-    count = len(columns[names[0]]) if names else 0
-    if count == 0:
-        return
-    table = model.__table__
-    for column in table.columns:
-        # COPY knows only the database's defaults: give it the model's own, as an ORM insert would
-        default = column.default
-        if column.name in columns or column.name in constants or default is None or column.primary_key:
-            continue
-        if default.is_scalar:
-            constants = {**constants, column.name: default.arg}
-        elif default.is_callable:
-            columns = {**columns, column.name: [default.arg(None) for _ in range(count)]}
-    names = list(columns)
-    if not on_postgres(session):
-        rows = [dict(constants) for _ in range(count)]
-        for name in names:
-            for row, value in zip(rows, columns[name], strict=True):
-                row[name] = value
-        session.execute(insert(model).execution_options(**STAMPED), rows)
-        return
-    conn = session.connection()
-
-    def processor(name: str) -> Callable[[Any], Any] | None:
-        kind = table.c[name].type
-        if isinstance(kind, JSON):
-            return json.dumps  # COPY's text format: PostgreSQL parses the JSON text
-        return kind.bind_processor(conn.dialect)
-
-    values = []
-    for name in names:
-        process = processor(name)
-        if process is None:
-            values.append(columns[name])
-        elif isinstance(table.c[name].type, Money):
-            # amounts repeat (prices, VAT rates): check each distinct value once; equal Decimals
-            # (1.0 == 1.00) quantize to the same column value, and an inexact one equals no exact one
-            seen: dict[Decimal, Any] = {}
-            values.append([None if v is None else seen[v] if v in seen else seen.setdefault(v, process(v))
-                           for v in columns[name]])
-        else:
-            values.append([None if v is None else process(v) for v in columns[name]])
-    fixed = tuple(v if (process := processor(name)) is None or v is None else process(v)
-                  for name, v in constants.items())
-    statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
-        pgsql.Identifier(table.name), pgsql.SQL(", ").join(pgsql.Identifier(n) for n in names + list(constants)))
-    raw = conn.connection.driver_connection
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in zip(*values, strict=True):
-                copy.write_row(row + fixed)
-    except psycopg.Error as exc:
-        # as SQLAlchemy's own exceptions: callers tell a lost race (IntegrityError) from the rest
-        raise DBAPIError.instance(statement.as_string(raw), None, exc, psycopg.Error) from exc
 
 
 def _unit_price(value: Decimal) -> Decimal:

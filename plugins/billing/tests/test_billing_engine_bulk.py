@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
 from mango_billing import plans, prepaid
-from mango_billing.invoices import InvoiceError, allocate_ids, bulk_insert, in_ids
+from mango_billing.invoices import allocate_ids, bulk_insert, in_ids
 from mango_billing.models import Charge, Invoice, InvoiceLine, LedgerEntry, UsageRecord
 from mango_billing.run import members_by_billed, run_billing
 from mango_core.catalog.models import Product
 from mango_core.customers.models import Customer
+from mango_core.db.bulk import BulkInsertError
 from mango_core.db.types import InexactMoneyError
 from mango_core.services.models import Service
 from mango_core.tenancy.context import location_scope
@@ -89,7 +90,7 @@ def test_bulk_insert_refuses_an_inexact_amount_and_an_unstamped_row(db, prg):
     # SQLite: SQLAlchemy wraps the type's refusal in a StatementError; COPY (PostgreSQL) raises it as is
     with pytest.raises((InexactMoneyError, StatementError), match="more than 2 decimal places"), db.begin_nested():
         bulk_insert(db, LedgerEntry, columns, constants)
-    with pytest.raises(InvoiceError, match="location_id"):
+    with pytest.raises(BulkInsertError, match="location_id"):
         bulk_insert(db, LedgerEntry, {**columns, "amount": [Decimal("1.00")]}, {"account": "receivable"})
     bulk_insert(db, LedgerEntry, {**columns, "amount": [Decimal("1.5")]}, constants)
     assert db.scalar(select(LedgerEntry.amount)) == Decimal("1.50")
