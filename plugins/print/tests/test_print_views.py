@@ -163,14 +163,18 @@ def test_opcare_print_product_settings(client, db, world, shop, in_loc):
     unknown = post(client, path, {"pages": "2", "bleed_mm": "3",
                                   "rules": json.dumps({"formula": "paper * nonsense"})}, token_from=path)
     assert unknown.status_code == 400 and "neznámé názvy" in unknown.get_data(as_text=True)
-    good = post(client, path, {"pages": "4", "bleed_mm": "2", "advance": "y",
+    low = post(client, path, {"pages": "4", "bleed_mm": "2", "min_dpi": "0",
+                              "rules": json.dumps({"formula": "grammage / 100"})}, token_from=path)
+    assert low.status_code == 400 and "Nejnižší rozlišení obrázků musí být" in low.get_data(as_text=True)
+    good = post(client, path, {"pages": "4", "bleed_mm": "2", "advance": "y", "min_dpi": "300",
                                "rules": json.dumps({"formula": "grammage / 100", "minimum": "99"})}, token_from=path)
     assert good.status_code == 302
     with in_loc(shop.location_id):
         spec = db.scalar(select(PrintSpec).where(PrintSpec.product_id == shop.product_id))
         db.refresh(spec)
-        assert spec.pages == 4 and str(spec.bleed_mm) == "2.0" and spec.advance
+        assert spec.pages == 4 and str(spec.bleed_mm) == "2.0" and spec.advance and spec.min_dpi == 300
         assert spec.rules["minimum"] == "99"
+    assert 'value="300"' in client.get(path).get_data(as_text=True)
 
 
 def test_portal_links_the_advance_invoice_with_its_qr_platba(client, db, shop, in_loc, good_pdf):

@@ -67,6 +67,7 @@ class PrintSpec(PartnerMixin, Base):
     __table_args__ = (
         UniqueConstraint("partner_id", "product_id"),
         CheckConstraint("pages IS NULL OR pages >= 1", name="pages"),
+        CheckConstraint("min_dpi >= 1", name="min_dpi"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +76,8 @@ class PrintSpec(PartnerMixin, Base):
     bleed_mm: Mapped[Decimal] = mapped_column(Money(scale=1, precision=4), default=Decimal("3"))
     rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     advance: Mapped[bool] = mapped_column(Boolean, default=False)  # invoice and payment before production
+    # the lowest image resolution preflight accepts (print_0003); below 300 dpi it only warns
+    min_dpi: Mapped[int] = mapped_column(Integer, default=150, server_default="150")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

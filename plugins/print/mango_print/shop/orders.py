@@ -125,7 +125,7 @@ def _check_file(filename: Any, data: Any) -> tuple[str, bytes]:
 def _preflight(item: PrintProduct, params: dict[str, Any], data: bytes) -> pf.Report:
     width, height = format_size(params.get("format"))
     return pf.preflight(data, pages=item.spec.pages, width_mm=width, height_mm=height,
-                        bleed_mm=Decimal(item.spec.bleed_mm))
+                        bleed_mm=Decimal(item.spec.bleed_mm), min_dpi=item.spec.min_dpi)
 
 
 def _attach(session: Session, order: PrintOrder, item: PrintProduct, filename: str, data: bytes) -> PrintFile:

@@ -21,6 +21,7 @@ from mango_core.catalog.models import Product
 from mango_core.params import DefinitionSet, ParamDef, validate_values
 from mango_core.tenancy.validators import N_, InvalidValue
 from mango_print.shop.models import PrintSpec
+from mango_print.shop.preflight import DEFAULT_MIN_DPI
 from mango_print.shop.pricing import PriceRules, Quote, quote
 
 KIND = "print"
@@ -133,8 +134,20 @@ def _pages(value: Any) -> int | None:
     return pages
 
 
+def _min_dpi(value: Any) -> int:
+    try:
+        dpi = int(str(value).strip())
+    except ValueError as exc:
+        raise PrintError(N_("The lowest image resolution must be a whole number from 1 to 1200 dpi."),
+                         field="min_dpi") from exc
+    if not 1 <= dpi <= 1200:
+        raise PrintError(N_("The lowest image resolution must be a whole number from 1 to 1200 dpi."),
+                         field="min_dpi")
+    return dpi
+
+
 def save_spec(session: Session, product_id: int, *, rules: Any, pages: Any = None, bleed_mm: Any = "3",
-              advance: bool = False) -> PrintSpec:
+              advance: bool = False, min_dpi: Any = DEFAULT_MIN_DPI) -> PrintSpec:
     """Make a product of a print class a print product (or change its spec); everything checked first."""
     product = catalog.get_product(session, product_id)
     if product.service_class.kind != KIND:
@@ -147,7 +160,7 @@ def save_spec(session: Session, product_id: int, *, rules: Any, pages: Any = Non
         format_size(value)
     checked = PriceRules.from_json(rules, defs)
     values = {"rules": checked.to_json(), "pages": _pages(pages), "bleed_mm": _bleed(bleed_mm),
-              "advance": bool(advance)}
+              "advance": bool(advance), "min_dpi": _min_dpi(min_dpi)}
     spec = spec_of(session, product.id)
     if spec is None:
         spec = PrintSpec(product_id=product.id, **values)

@@ -41,6 +41,7 @@ class SpecForm(FlaskForm):
     pages = StringField(_l("Pages of the PDF (empty: any)"), validators=[Optional(), Length(max=4)])
     bleed_mm = StringField(_l("Bleed (mm)"), default="3", validators=[Length(max=5)])
     advance = BooleanField(_l("Advance invoice before production"))
+    min_dpi = StringField(_l("Lowest image resolution (dpi)"), default="150", validators=[Length(max=4)])
     rules = TextAreaField(_l("Price rules (JSON)"), validators=[Length(max=20000)])
 
 
@@ -135,6 +136,7 @@ def product_spec(product_id: int):  # noqa: ANN201
             form.pages.data = str(spec.pages or "")
             form.bleed_mm.data = str(spec.bleed_mm)
             form.advance.data = spec.advance
+            form.min_dpi.data = str(spec.min_dpi)
             form.rules.data = json.dumps(spec.rules, ensure_ascii=False, indent=2)
         return render("print/product.html", product=found, form=form)
     form = SpecForm()
@@ -145,7 +147,8 @@ def product_spec(product_id: int):  # noqa: ANN201
             form.rules.errors = [*form.rules.errors, _("The price rules are not valid JSON.")]
         else:
             done = save(form, lambda: products.save_spec(session, found.id, rules=rules, pages=form.pages.data,
-                                                         bleed_mm=form.bleed_mm.data, advance=form.advance.data),
+                                                         bleed_mm=form.bleed_mm.data, advance=form.advance.data,
+                                                         min_dpi=form.min_dpi.data),
                         _("The print product was saved."))
             if done is not None:
                 return redirect(url_for(".product_list"))
