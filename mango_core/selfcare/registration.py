@@ -9,7 +9,9 @@ Nothing else exists until the link is confirmed: then the customer (next number,
 and its portal account are made in the caller's transaction, and a portal session starts.
 
 Answers never tell whether an address is known: for an e-mail that has an account already the
-same answer is given and a "you have an account — reset your password" mail goes out instead.
+same answer is given and a "you have an account — reset your password" mail goes out instead;
+for the e-mail of a contact of one existing customer without portal access, that customer's
+invitation to the portal goes out (no second customer record of the same person).
 Accepted submissions are counted per e-mail and per client address with the login throttle
 (realm :data:`REALM`); unconfirmed registrations expire and :func:`purge` deletes them.
 Every function runs in the location's scope and leaves committing to the caller.
@@ -34,7 +36,14 @@ from mango_core.auth import audit, throttle
 from mango_core.auth.errors import AuthInputError
 from mango_core.auth.passwords import hash_password
 from mango_core.customers import service as customers
-from mango_core.customers.models import COMPANY, PERSON
+from mango_core.customers.models import (
+    COMPANY,
+    EMAIL,
+    PERSON,
+    Customer,
+    CustomerContact,
+    CustomerContactChannel,
+)
 from mango_core.customers.normalize import normalize_email, normalize_phone
 from mango_core.db import utcnow
 from mango_core.scheduler.jobs import Job, JobContext
@@ -213,6 +222,17 @@ def lifetime(cfg: dict[str, Any]) -> timedelta:
     return timedelta(hours=float(cfg.get("registration_hours") or LIFETIME_HOURS))
 
 
+def _customer_with_contact_email(session: Session, email: str) -> Customer | None:
+    """The one customer of the location (not anonymised) with ``email`` among its contacts, else None
+    (none, or several: then the registration goes on as for a stranger and staff merge by hand)."""
+    ids = list(session.scalars(
+        select(Customer.id).join(CustomerContact, CustomerContact.customer_id == Customer.id)
+        .join(CustomerContactChannel, CustomerContactChannel.contact_id == CustomerContact.id)
+        .where(CustomerContactChannel.kind == EMAIL, CustomerContactChannel.search_value == email.lower(),
+               Customer.anonymised_at.is_(None)).distinct().limit(2)))
+    return session.get(Customer, ids[0]) if len(ids) == 1 else None
+
+
 def submit(session: Session, location: Location, data: dict[str, Any], *, rules: throttle.ThrottleRules,
            valid_for: timedelta, base: str, ip: str | None = None, locale: str | None = None) -> Outcome:
     """Check the form and mail a confirmation link (or, for a known e-mail, a "you have an account" mail).
@@ -235,6 +255,13 @@ def submit(session: Session, location: Location, data: dict[str, Any], *, rules:
     account = session.scalar(select(SelfcareAccount).where(SelfcareAccount.email == email))
     if account is not None:
         mail.send_already_registered(session, email, account.locale or locale, location=location, base=base)
+        return Outcome.MAILED
+    customer = _customer_with_contact_email(session, email)
+    if customer is not None:
+        # a customer of ours without portal access: an invitation to that address (the same proof of the
+        # address as a confirmation link) instead of a second customer record of the same person
+        invited, token = accounts.invite(session, customer, email=email, lifetime=valid_for)
+        mail.send_invitation(session, invited, token, location=location, base=base, valid_until=now + valid_for)
         return Outcome.MAILED
     # a newer registration of the address ends the older ones' links
     session.execute(update(Registration).where(Registration.email == email, Registration.confirmed_at.is_(None),

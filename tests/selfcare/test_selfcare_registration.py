@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from mango_core.auth.models import LoginAttempt
 from mango_core.auth.passwords import verify_password
 from mango_core.auth.throttle import ThrottleRules
+from mango_core.customers import service as customers
 from mango_core.customers.models import Customer, CustomerAddress, CustomerContact
 from mango_core.db import utcnow
 from mango_core.history.models import HistoryEntry
@@ -205,6 +206,24 @@ def test_a_known_email_gets_the_same_answer_and_a_reset_mail(prg, db, portal):
     assert "http://portal.test/selfcare/PRG/reset" in message.text and not LINK_RE.search(message.text)
     with location_scope(prg.id):
         assert db.scalar(select(func.count()).select_from(Registration)) == 0
+
+
+def test_a_customer_of_ours_without_an_account_gets_an_invitation_not_a_second_record(prg, db):
+    with location_scope(prg.id):
+        known = customers.create_customer(db, kind="person", first_name="Eva", last_name="Stará")
+        customers.add_contact(db, known, name="Eva Stará", roles=["owner"], emails=["eva.stara@example.test"])
+        db.commit()
+        before = counts(db, prg.id)
+    assert submit(db, prg, person(email="Eva.Stara@example.test")) is registration.Outcome.MAILED
+    after = counts(db, prg.id)
+    assert (after["Customer"], after["Registration"]) == (before["Customer"], 0)
+    with location_scope(prg.id):
+        account = db.scalar(select(SelfcareAccount).where(SelfcareAccount.customer_id == known.id))
+        [invitation] = db.scalars(select(MailMessage).where(MailMessage.entity == "selfcare_account",
+                                                            MailMessage.entity_id == account.id)).all()
+    assert account.email == "eva.stara@example.test" and account.invited_at is not None
+    assert invitation.recipients == ["eva.stara@example.test"] and "/selfcare/PRG/" in invitation.text
+    assert not mails(db, prg.id)  # no confirmation link: nothing waits to become a new customer
 
 
 def test_a_newer_registration_ends_the_older_link(prg, db):
