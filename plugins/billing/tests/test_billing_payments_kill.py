@@ -77,8 +77,13 @@ def kill_db(tmp_path):
     with admin.connect() as conn:
         if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    yield url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        # the test's own database goes with it (CI makes a new one per run)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def run(url: str, mode: str, path: Path, marker: Path, **kw) -> subprocess.Popen:
