@@ -3,7 +3,7 @@ append-only journal, receipts for 80 mm printers and the daily closing report.""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,10 +12,11 @@ from sqlalchemy.exc import DatabaseError
 
 from mango_billing import ledger, prepaid
 from mango_billing.models import LedgerEntry, Payment
+from mango_core.tenancy.models import Location
 from mango_ixpos.cashdesk import service
 from mango_ixpos.cashdesk.models import CashSession, JournalEntry
 from mango_ixpos.cashdesk.receipts import receipt_lines, receipt_pdf, receipt_text
-from mango_ixpos.cashdesk.report import daily_report, report_text
+from mango_ixpos.cashdesk.report import daily_report, local_today, report_text
 from mango_ixpos.cashdesk.service import CashDeskError, PaymentRequest
 from mango_ixpos.testing import TODAY, make_invoice
 
@@ -167,14 +168,15 @@ def test_daily_closing_report_totals_by_method(db, register, make_customer, in_a
     db.add(card)
     db.flush()
     service.close_session(db, cash_session_id=register.session.id, counted="1150.00")
-    report = daily_report(db, in_a.id, date.today())
+    today = local_today(in_a.timezone)  # the report's day is the location's, not the machine's
+    report = daily_report(db, in_a.id, today)
     assert (report.by_method["cash"].count, report.by_method["cash"].amount) == (2, Decimal("150.50"))
     assert (report.by_method["card"].count, report.by_method["card"].amount) == (1, Decimal("200.00"))
     assert report.total == Decimal("350.50") and report.differences == Decimal("-0.50")
     assert report.by_register == {"Pokladna 1": {"cash": Decimal("150.50"), "card": Decimal("200.00")}}
     printed = report_text(report, 42)
     assert "350,50 CZK" in printed and all(len(line) <= 42 for line in printed.splitlines())
-    assert daily_report(db, in_a.id, date.today() - timedelta(days=1)).total == Decimal("0.00")
+    assert daily_report(db, in_a.id, today - timedelta(days=1)).total == Decimal("0.00")
 
 
 def test_cash_refund_pays_out_of_the_drawer_once(db, register, make_customer, world):
@@ -197,6 +199,7 @@ def test_cash_refund_pays_out_of_the_drawer_once(db, register, make_customer, wo
     body = "\n".join(text_lines)
     assert {"REFUND", "VRATKA"} & {line.strip() for line in text_lines}  # English or Czech by the app's state
     assert "-400,00 CZK" in body and paid.number in body
-    report = daily_report(db, register.session.location_id, date.today())
+    location = db.get(Location, register.session.location_id)
+    report = daily_report(db, location.id, local_today(location.timezone))
     assert (report.by_method["cash"].count, report.by_method["cash"].amount, report.refunds) == (
         1, Decimal("0.00"), 1)

@@ -58,6 +58,11 @@ class DailyReport:
         return sum((s.difference or ZERO for s in self.sessions), ZERO)
 
 
+def local_today(timezone: str | None) -> date:
+    """The calendar day at the location now: past 23:00 UTC it is already tomorrow in Prague."""
+    return datetime.now(ZoneInfo(timezone or "Europe/Prague")).date()
+
+
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(timezone or "Europe/Prague")
     start = datetime.combine(day, time(0), zone).astimezone(UTC)

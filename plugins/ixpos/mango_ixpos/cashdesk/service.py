@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlalchemy import func, select
@@ -47,6 +47,7 @@ from mango_ixpos.cashdesk.models import (
     CashSession,
     JournalEntry,
 )
+from mango_ixpos.cashdesk.report import local_today
 from mango_ixpos.terminal.driver import (
     OutcomeUnknown,
     TerminalDriver,
@@ -267,17 +268,18 @@ def _prepare(session: Session, cash_session: CashSession, request: PaymentReques
 def _book(session: Session, payment: CashPayment, actor: int | None) -> None:
     """Hand an approved payment (or refund) to billing: one ledger entry per transaction id, whatever repeats."""
     location_id = payment.location_id or _location_id(session)
+    today = local_today(session.get(Location, location_id).timezone)  # the day on the receipt
     if payment.kind == REFUND:
         recorded = payments.refund_credit(
             session, location_id=location_id, customer_id=payment.customer_id, amount=payment.amount,
-            method=payment.method, paid_on=date.today(), idempotency_key=f"ixpos:{payment.txn_id}", actor_id=actor,
+            method=payment.method, paid_on=today, idempotency_key=f"ixpos:{payment.txn_id}", actor_id=actor,
             target=payment.target)
         payment.billing_payment_id = recorded.payment.id
         return
     invoice = session.get(Invoice, payment.invoice_id) if payment.invoice_id else None
     recorded = payments.record_payment(
         session, location_id=location_id, customer_id=payment.customer_id,
-        amount=payment.amount, method=payment.method, received_on=date.today(),
+        amount=payment.amount, method=payment.method, received_on=today,
         idempotency_key=f"ixpos:{payment.txn_id}", actor_id=actor, target=payment.target,
         variable_symbol=invoice.variable_symbol if invoice else None,
         note=f"iXpos {payment.number}" + (f" {invoice.number}" if invoice else ""))

@@ -22,6 +22,7 @@ from mango_core.auth.access import permission_required
 from mango_core.auth.models import User
 from mango_core.customers.models import Customer
 from mango_core.customers.search import Filters, list_customers
+from mango_core.tenancy.models import Location
 from mango_core.web.access import has_permission
 from mango_core.web.forms import options, save
 from mango_core.web.request import current_location_id, db
@@ -29,7 +30,7 @@ from mango_ixpos.cashdesk import service
 from mango_ixpos.cashdesk.hooks import MANAGE, USE
 from mango_ixpos.cashdesk.models import APPROVED, CARD, CASH, DECLINED, PENDING, UNKNOWN, CashPayment
 from mango_ixpos.cashdesk.receipts import WIDTHS, receipt_pdf, receipt_text
-from mango_ixpos.cashdesk.report import daily_report, report_text
+from mango_ixpos.cashdesk.report import daily_report, local_today, report_text
 from mango_ixpos.cashdesk.terminals import driver_for
 from mango_ixpos.terminal.driver import TerminalError
 
@@ -365,9 +366,11 @@ def journal():  # noqa: ANN201
 def _day() -> date:
     text = request.args.get("day") or ""
     try:
-        return date.fromisoformat(text) if text else date.today()
+        if text:
+            return date.fromisoformat(text)
     except ValueError:
         abort(400)
+    return local_today(db().get(Location, current_location_id()).timezone)
 
 
 @bp.get("/report")
