@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from mango_core.db.base import Base
+from mango_core.db.set_references import SET_CHECKED
 from mango_core.plugins import PluginManager
 
 CORE_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -54,11 +55,16 @@ def alembic_config(plugin: str, folder: Path, connection: Connection | None = No
     return cfg
 
 
-def _include_object(plugin: str):  # noqa: ANN202
+def _include_object(plugin: str, dialect: str | None = None):  # noqa: ANN202
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         if type_ == "table":
             return name is not None and owns_table(plugin, name)
         table = getattr(obj, "table", None)
+        if type_ == "foreign_key_constraint" and dialect == "postgresql" and table is not None:
+            # replaced by set checks on PostgreSQL (mango_core.db.set_references): not a missing key
+            checked = table.info.get(SET_CHECKED, ())
+            if {c.name for c in obj.columns} <= set(checked):
+                return False
         return table is None or owns_table(plugin, table.name)
 
     return include
@@ -73,11 +79,11 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-def context_options(plugin: str) -> dict[str, Any]:
+def context_options(plugin: str, dialect: str | None = None) -> dict[str, Any]:
     return {
         "target_metadata": Base.metadata,
         "version_table": version_table(plugin),
-        "include_object": _include_object(plugin),
+        "include_object": _include_object(plugin, dialect),
         "render_as_batch": True,
         "render_item": _render_item,
         "compare_type": True,
@@ -91,7 +97,7 @@ def run_env() -> None:
     cfg = context.config
     plugin = cfg.attributes["mango_plugin"]
     connection = cfg.attributes["connection"]
-    context.configure(connection=connection, **context_options(plugin))
+    context.configure(connection=connection, **context_options(plugin, connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 
@@ -125,7 +131,7 @@ def is_up_to_date(engine: Engine, plugins: PluginManager) -> bool:
 
 def pending_diff(engine: Engine, plugin: str) -> list[Any]:
     """What autogenerate would still write for ``plugin`` (empty when models and DB agree)."""
-    opts = context_options(plugin)
+    opts = context_options(plugin, engine.dialect.name)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(
             conn,

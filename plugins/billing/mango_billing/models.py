@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mango_core.db import Base, Money, PartnerMixin, TenantMixin, utcnow
+from mango_core.db.set_references import SET_CHECKED
 
 # -- vocabularies --------------------------------------------------------------------------------
 PERIODS = {"monthly": 1, "quarterly": 3, "half-year": 6, "yearly": 12, "one-off": 0}
@@ -263,6 +264,8 @@ class LedgerEntry(TenantMixin, Base):
               sqlite_where=text("invoice_id IS NOT NULL"), postgresql_where=text("invoice_id IS NOT NULL")),
         Index("uq_billing_ledger_payment", "location_id", "account", "kind", "payment_id", unique=True,
               sqlite_where=text("payment_id IS NOT NULL"), postgresql_where=text("payment_id IS NOT NULL")),
+        # on PostgreSQL checked once per statement, not per row (billing_0008, mango_core.db.set_references)
+        {"info": {SET_CHECKED: ("location_id", "customer_id", "payment_id")}},
     )
 
     # no index of its own: every index above starts with location_id (billing_0004: one index
@@ -322,6 +325,8 @@ class Payment(TenantMixin, Base):
         Index("ix_billing_payment_vs", "location_id", "variable_symbol"),
         CheckConstraint(_in("state", PAYMENT_STATES), name="state"),
         CheckConstraint(_in("method", PAYMENT_METHODS + ("bank",)), name="method"),
+        # on PostgreSQL checked once per statement, not per row (billing_0008, mango_core.db.set_references)
+        {"info": {SET_CHECKED: ("location_id", "customer_id", "statement_id", "bank_account_id")}},
     )
 
     # no index of its own: every index above starts with location_id (billing_0004)

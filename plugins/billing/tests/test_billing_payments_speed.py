@@ -156,3 +156,20 @@ def test_a_concurrent_import_of_the_same_movements_is_refused_clearly(db, loc, m
     monkeypatch.setattr(importer, "_existing_keys", lambda _session, _keys: set())
     with pytest.raises(PaymentImportError, match="import it again"):
         import_statement(db, loc, statement(mv("10.00", None, bank_id="55"), number="2"), "second.gpc")
+
+
+@pytest.mark.parametrize("range_from", [2, 10_000])
+def test_stored_keys_are_found_by_range_and_by_key(db, loc, monkeypatch, range_from):
+    """Overlapping statements count their duplicates right whether the stored keys are read as one range
+    (PostgreSQL, from RANGE_LOOKUP_FROM lines) or key by key — also when the range is too wide."""
+    monkeypatch.setattr(importer, "RANGE_LOOKUP_FROM", range_from)
+    first = [mv("10.00", None, bank_id=str(500 + i)) for i in range(6)]
+    assert import_statement(db, loc, statement(*first), "a.gpc").new == 6
+    # ids on both sides of the stored ones, and two stored ones again
+    second = [mv("11.00", None, bank_id=b) for b in ("499", "502", "503", "900")]
+    assert import_statement(db, loc, statement(*second, number="2"), "b.gpc") == \
+        ImportSummary(2, 2, 0, 2, db.scalar(select(func.max(Payment.statement_id))))
+    # a range holding more than twice as many stored keys as the statement: looked up key by key
+    wide = [mv("12.00", None, bank_id=b) for b in ("1", "505", "999")]
+    assert import_statement(db, loc, statement(*wide, number="3"), "c.gpc").duplicates == 1
+    assert importer._existing_keys(db, ["2400222222#500", "2400222222#9999"]) == {"2400222222#500"}

@@ -78,8 +78,14 @@ _RE_074 = re.compile(
     r"074(\d{16})(.{20})(\d{6})(\d{14})([+-])(\d{14})([+-])(\d{14})([0+-])(\d{14})([0+-])(\d{3})(\d{6})(.{14})\Z",
     re.DOTALL,
 )
+# Group 1 is the whole line without the CR of a CR LF end, so one tuple holds the movement. Only
+# the parts the parser uses are groups: the own account is checked, not kept, and the constant symbol field
+# comes as bank code + KS. [0-9] rather than \d: the same characters here (the decoded text holds only
+# Windows-1250 characters, whose only decimal digits are 0-9), and a range test is much faster than \d's
+# Unicode lookup.
 _RE_075 = re.compile(
-    r"075(\d{16})(\d{16})(.{13})(\d{12})(\d)([\d ]{10})(\d{10})([\d ]{10})(\d{6})(.{20})(.)(.{4})(\d{6})\Z",
+    r"(075[0-9]{16}([0-9]{16})(.{13})([0-9]{12})([0-9])([0-9 ]{10})[0-9]{2}([0-9]{4})([0-9]{4})([0-9 ]{10})"
+    r"([0-9]{6})(.{20})(.{5})([0-9]{6}))\r?\Z",
     re.DOTALL,
 )
 # (start, end, name, what is expected, allowed characters); positions are 0-based, messages 1-based.
@@ -131,18 +137,23 @@ class _Extra:
         self.texts: dict[str, str] = {}
 
 
-# A movement as read: [line number, the 075 fields, the 075 line, _Extra or None]; a plain list is
+# A movement as read: the groups of _RE_075, (line, counter account, document id, amount, posting code,
+# VS, bank code, KS, SS, value date, name, currency code, due date); a tuple made by the regex engine is
 # several times cheaper than an object at 50,000 lines.
-_Item = list
+_Item = tuple[str, ...]
 
 
 class _Section:
-    __slots__ = ("lineno", "fields", "items")
+    """A 074 header and its movements; line numbers and 076/078/079 extras are kept beside the items."""
+
+    __slots__ = ("lineno", "fields", "items", "linenos", "extras")
 
     def __init__(self, lineno: int, fields: tuple[str, ...]) -> None:
         self.lineno = lineno
         self.fields = fields
         self.items: list[_Item] = []
+        self.linenos: list[int] = []  # the line number of each item
+        self.extras: dict[int, _Extra] = {}  # by the line number of the 075
 
 
 def parse(
@@ -205,7 +216,9 @@ def _decode(data: bytes) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     text: str | None = None
-    if not raw.isascii():
+    if raw.isascii():
+        text = raw.decode("ascii")  # what cp1250 gives for ASCII, without its per-byte table lookup
+    else:
         try:
             text = raw.decode("utf-8")
             # cp1250 bytes can form valid UTF-8 by chance ("Ń¤" reads as Cyrillic "Ѥ"): a real UTF-8
@@ -225,6 +238,7 @@ def _decode(data: bytes) -> str:
 
 
 def _split_lines(text: str) -> list[str]:
+    """The lines, each with the CR of a CR LF end still on it."""
     if "\n" in text:
         return text.split("\n")
     return text.split("\r")
@@ -233,31 +247,37 @@ def _split_lines(text: str) -> list[str]:
 def _read_records(text: str) -> list[_Section]:
     sections: list[_Section] = []
     section: _Section | None = None
-    item: _Item | None = None
+    items: list[_Item] = []
+    linenos: list[int] = []
+    last_075 = 0  # the line number of the 075 that a 076/078/079 belongs to; 0 when none may come
     match_075 = _RE_075.match
     for lineno, line in enumerate(_split_lines(text), 1):
+        # nearly every line is a well-formed 075: try it first, the record type is looked at only otherwise
+        m = match_075(line)
+        if m is not None:
+            if section is None:
+                raise StatementError(f"line {lineno}: a 075 movement before any 074 statement header")
+            items.append(m.groups())
+            linenos.append(lineno)
+            last_075 = lineno
+            continue
         if line.endswith("\r"):
             line = line[:-1]
         kind = line[:3]
         if kind == "075":
-            m = match_075(line)
-            if m is None:
-                _diagnose(line, lineno, "075", _FIELDS_075)
-            if section is None:
-                raise StatementError(f"line {lineno}: a 075 movement before any 074 statement header")
-            item = [lineno, m.groups(), line, None]
-            section.items.append(item)
+            _diagnose(line, lineno, "075", _FIELDS_075)
         elif kind == "074":
             m = _RE_074.match(line)
             if m is None:
                 _diagnose(line, lineno, "074", _FIELDS_074)
             section = _Section(lineno, m.groups())
             sections.append(section)
-            item = None
+            items, linenos = section.items, section.linenos
+            last_075 = 0
         elif kind in ("076", "078", "079"):
-            if item is None:
+            if not last_075:
                 raise StatementError(f"line {lineno}: a {kind} record must follow a 075 movement")
-            _add_extra(item, kind, line, lineno)
+            _add_extra(section, last_075, kind, line, lineno)
         elif not line.strip():
             continue
         else:
@@ -270,10 +290,10 @@ def _read_records(text: str) -> list[_Section]:
     return sections
 
 
-def _add_extra(item: _Item, kind: str, line: str, lineno: int) -> None:
-    extra = item[3]
+def _add_extra(section: _Section, lineno_075: int, kind: str, line: str, lineno: int) -> None:
+    extra = section.extras.get(lineno_075)
     if extra is None:
-        extra = item[3] = _Extra()
+        extra = section.extras[lineno_075] = _Extra()
     if len(line) > RECORD_LENGTH:
         raise StatementError(
             f"line {lineno}: a {kind} record is at most {RECORD_LENGTH} characters long, this one has {len(line)}"
@@ -343,7 +363,7 @@ def _decide_order(sections: list[_Section]) -> str:
     candidates = {s.fields[0] for s in sections}
     for s in sections:
         for item in s.items:
-            counter = item[1][1]
+            counter = item[1]
             if counter != "0000000000000000":
                 candidates.add(counter)
                 if len(candidates) >= _ORDER_SAMPLE:
@@ -356,15 +376,15 @@ def _decide_order(sections: list[_Section]) -> str:
 def _decide_scheme(sections: list[_Section], wanted: str) -> str:
     first_line: dict[str, int] = {}
     for s in sections:
-        for i in s.items:
-            code = i[1][4]
+        for item, lineno in zip(s.items, s.linenos, strict=True):
+            code = item[4]
             if code not in first_line:
                 if code not in "12345":
                     raise StatementError(
-                        f"line {i[0]}, record 075, position 61 (posting code): expected 1 debit, 2 credit, "
+                        f"line {lineno}, record 075, position 61 (posting code): expected 1 debit, 2 credit, "
                         f"3/4/5 storno, found {code!r}"
                     )
-                first_line[code] = i[0]
+                first_line[code] = lineno
     if wanted == "standard" and "3" in first_line:
         raise StatementError(
             f"line {first_line['3']}: posting code 3 is not used by KB/Fio (1, 2, 4, 5); try posting_codes='cs'"
@@ -405,11 +425,6 @@ def _date(text: str, lineno: int, field: str) -> date | None:
     if len(_date_cache) < 20000:
         _date_cache[text] = value
     return value
-
-
-def _account(digits: str, order: str, bank: str | None) -> str | None:
-    std = digits if order == "standard" else to_standard_order(digits)
-    return czech_account(std[:6], std[6:], bank)
 
 
 def _message(texts: dict[str, str]) -> str | None:
@@ -456,8 +471,11 @@ def _build(section: _Section, order: str, scheme: str, check_totals: bool) -> Ba
     amounts: dict[int, Decimal] = {}
     new_movement = BankMovement
     decimal = Decimal
-    for lineno_075, fields, line, extra in section.items:
-        (_own, counter, doc_id, amount, code, vs, ks, ss, valuta, name, change, kind, due) = fields
+    extras = section.extras
+    standard_order = order == "standard"
+    for (line, counter, doc_id, amount, code, vs, bank, ks, ss, valuta, name, code_text, due), lineno_075 in zip(
+        section.items, section.linenos, strict=True
+    ):
         cents = int(amount)
         reversal = False
         if code == "1":
@@ -477,7 +495,6 @@ def _build(section: _Section, order: str, scheme: str, check_totals: bool) -> Ba
                 f"line {lineno_075}: posting code {code} is not used together with the other codes of this "
                 f"file ({'1, 2, 4, 5' if scheme == 'standard' else '1, 2, 3, 4'})"
             )
-        code_text = change + kind
         currency = currency_of.get(code_text)
         if currency is None:
             currency = NUMERIC_CURRENCIES.get(int(code_text), "CZK") if code_text.isdigit() else "CZK"
@@ -499,14 +516,15 @@ def _build(section: _Section, order: str, scheme: str, check_totals: bool) -> Ba
         if counter == "0000000000000000":
             counter_account = None
         else:
-            bank = ks[2:6]
             key = counter + bank
             counter_account = accounts.get(key)
             if counter_account is None:
-                counter_account = accounts[key] = _account(counter, order, bank)
+                std = counter if standard_order else to_standard_order(counter)
+                counter_account = accounts[key] = czech_account(std[:6], std[6:], bank)
         value = amounts.get(signed)
         if value is None:
             value = amounts[signed] = decimal(signed).scaleb(-2)
+        extra = extras.get(lineno_075) if extras else None
         if extra is None:
             append(
                 new_movement(
@@ -517,7 +535,7 @@ def _build(section: _Section, order: str, scheme: str, check_totals: bool) -> Ba
                     counter_account,
                     name.rstrip() or None,
                     vs.replace(" ", "").lstrip("0") or None,
-                    ks[6:].lstrip("0") or None,
+                    ks.lstrip("0") or None,
                     ss.replace(" ", "").lstrip("0") or None,
                     None,
                     reversal,
@@ -534,7 +552,7 @@ def _build(section: _Section, order: str, scheme: str, check_totals: bool) -> Ba
                     counter_account,
                     extra.extra_name or name.rstrip() or None,
                     vs.replace(" ", "").lstrip("0") or None,
-                    ks[6:].lstrip("0") or None,
+                    ks.lstrip("0") or None,
                     ss.replace(" ", "").lstrip("0") or None,
                     _message(extra.texts),
                     reversal,

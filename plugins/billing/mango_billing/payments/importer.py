@@ -43,7 +43,7 @@ from typing import Any
 
 import psycopg
 import psycopg.errors
-from sqlalchemy import Integer, case, func, insert, literal, select, text
+from sqlalchemy import ARRAY, Integer, Text, bindparam, case, func, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,10 +64,13 @@ from mango_billing.payments.matching import (
 )
 from mango_billing.payments.models import PaymentEvent
 from mango_core.db import utcnow
+from mango_core.db.bulk import on_postgres
 from mango_core.tenancy.context import location_scope
 from mango_core.tenancy.models import BankAccount, Location
 
 INSERT_BATCH = 5000
+RANGE_LOOKUP_FROM = 1000  # statements from this many lines look their stored keys up as one range first
+SEPARATOR = "\x1f"  # the ASCII unit separator: no key contains it (checked)
 Progress = Callable[[int, int], None]
 
 
@@ -173,10 +176,37 @@ def dedup_keys(statement: BankStatement) -> list[str]:
 
 
 def _existing_keys(session: Session, keys: list[str]) -> set[str]:
+    """The keys of ``keys`` that are stored already (in the current location)."""
+    stored = _keys_in_range(session, keys)
+    if stored is not None:
+        return stored
     found: set[str] = set()
     for criterion, _part in among(session, Payment.dedup_key, keys):
         found.update(session.scalars(select(Payment.dedup_key).where(criterion)))
     return found
+
+
+def _keys_in_range(session: Session, keys: list[str]) -> set[str] | None:
+    """PostgreSQL, large statements: the stored keys between the smallest and the largest of ``keys``.
+
+    Banks number their movements upwards, so the keys of a new statement mostly lie beyond every stored
+    key of its account: one index range, usually short, instead of one index look-up per key (0.2 s of a
+    50,000-line import). The bounds are taken in SQL, in the index's own collation. None when the range
+    holds more than twice as many keys as the statement (fingerprint keys spread over the whole index):
+    the caller looks each key up then.
+    """
+    if len(keys) < RANGE_LOOKUP_FROM or not on_postgres(session) or any(SEPARATOR in k for k in keys):
+        return None
+    given = select(func.unnest(func.string_to_array(bindparam(None, SEPARATOR.join(keys), type_=Text), SEPARATOR,
+                                                    type_=ARRAY(Text))).label("key")).cte("given")
+    lowest = select(func.min(given.c.key)).scalar_subquery()
+    highest = select(func.max(given.c.key)).scalar_subquery()
+    limit = 2 * len(keys)
+    inside = list(session.scalars(select(Payment.dedup_key).where(Payment.dedup_key.between(lowest, highest))
+                                  .limit(limit + 1)))
+    if len(inside) > limit:
+        return None
+    return set(inside).intersection(keys)
 
 
 def import_statement(session: Session, location_id: int, data: bytes, filename: str, fmt: str | None = None,
