@@ -43,7 +43,7 @@ from typing import Any
 
 import psycopg
 import psycopg.errors
-from sqlalchemy import ARRAY, Integer, Text, bindparam, case, func, insert, literal, select, text
+from sqlalchemy import Integer, case, func, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,7 @@ from mango_billing.payments.matching import (
     emit_matched,
     insert_ledger,
     ledger_kind,
+    text_array,
 )
 from mango_billing.payments.models import PaymentEvent
 from mango_core.db import utcnow
@@ -70,7 +71,6 @@ from mango_core.tenancy.models import BankAccount, Location
 
 INSERT_BATCH = 5000
 RANGE_LOOKUP_FROM = 1000  # statements from this many lines look their stored keys up as one range first
-SEPARATOR = "\x1f"  # the ASCII unit separator: no key contains it (checked)
 Progress = Callable[[int, int], None]
 
 
@@ -195,10 +195,12 @@ def _keys_in_range(session: Session, keys: list[str]) -> set[str] | None:
     holds more than twice as many keys as the statement (fingerprint keys spread over the whole index):
     the caller looks each key up then.
     """
-    if len(keys) < RANGE_LOOKUP_FROM or not on_postgres(session) or any(SEPARATOR in k for k in keys):
+    if len(keys) < RANGE_LOOKUP_FROM or not on_postgres(session):
         return None
-    given = select(func.unnest(func.string_to_array(bindparam(None, SEPARATOR.join(keys), type_=Text), SEPARATOR,
-                                                    type_=ARRAY(Text))).label("key")).cte("given")
+    array = text_array(keys)
+    if array is None:
+        return None
+    given = select(func.unnest(array).label("key")).cte("given")
     lowest = select(func.min(given.c.key)).scalar_subquery()
     highest = select(func.max(given.c.key)).scalar_subquery()
     limit = 2 * len(keys)
