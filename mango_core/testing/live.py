@@ -116,6 +116,24 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+class ReadyProcess:
+    """``python -m MODULE --port 0 ARGS…``, a simulator that prints ``READY <port>`` once it listens."""
+
+    def __init__(self, module: str, *args: str) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", module, "--port", "0", *args],
+                                        stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("READY "):
+            stop(self.process)
+            self.process.stdout.close()
+            raise RuntimeError(f"{module} did not start: {line!r}")
+        self.port = int(line.split()[1])
+
+    def stop(self) -> None:
+        stop(self.process)
+        self.process.stdout.close()
+
+
 @contextmanager
 def served(instance: Path, suffix: str, plugins: list[str], setup: Callable[[str], T] | None = None,
            *, timeout: float = 30) -> Iterator[tuple[str, dict[str, str], T | None]]:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from mango_core.app import create_app
@@ -27,6 +27,7 @@ from mango_core.scheduler.locks import FileLock, PostgresAdvisoryLock
 from mango_core.scheduler.models import JobRun
 from mango_core.tenancy import operator_scope
 from mango_core.testing.fixtures import build_world
+from mango_core.testing.live import server_database
 
 TEST_URL = os.environ.get("MANGO_TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_URL.startswith("postgresql")
@@ -159,21 +160,14 @@ def prepare_instance(folder: Path, database_url: str | None) -> dict[str, str]:
 
 
 @pytest.fixture
-def postgres_lock_database() -> Iterator[str]:
+def postgres_lock_database(tmp_path) -> Iterator[str]:
     if not ON_POSTGRES:
         pytest.skip("needs PostgreSQL: set MANGO_TEST_DATABASE_URL=postgresql+psycopg://…")
-    base = make_url(TEST_URL)
-    name = f"{base.database}_lock"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url, drop = server_database(tmp_path, "lock")
     try:
-        yield base.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop()
 
 
 def exactly_one_scheduler_acts(folder: Path, database_url: str | None) -> None:

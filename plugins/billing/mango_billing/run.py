@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +60,7 @@ from mango_core.customers.models import Customer
 from mango_core.db import utcnow
 from mango_core.history.models import REDACTED, HistoryEntry
 from mango_core.services.models import Service, ServiceBlock
+from mango_core.tenancy import clock
 from mango_core.tenancy.context import current_scope
 from mango_core.tenancy.models import Location
 
@@ -156,11 +156,7 @@ def billed_customer_map(session: Session) -> dict[int, int]:
 
 def usage_end(location: Location, run_end: date) -> datetime:
     """Usage before the midnight that ends the run's month, in the location's time zone."""
-    try:
-        zone = ZoneInfo(location.timezone or "Europe/Prague")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("Europe/Prague")
-    return datetime.combine(run_end, time.min, tzinfo=zone)
+    return clock.midnight(run_end, clock.location_zone(location))
 
 
 def candidates(session: Session, run_start: date, run_end: date, billed: dict[int, int],

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
 from mango_billing.models import LedgerEntry, Payment, StatementFile
 from mango_billing.payments.benchmark import statement_for
 from mango_core.tenancy.context import operator_scope
+from mango_core.testing.live import server_database
 
 LINES = 30_000
 
@@ -67,23 +67,11 @@ with app.app_context(), mango.db.session() as s:
 
 @pytest.fixture
 def kill_db(tmp_path):
-    base = os.environ.get("MANGO_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'kill.sqlite3'}"
-        return
-    url = make_url(base)
-    name = f"{url.database}_kill"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url, drop = server_database(tmp_path, "kill")  # the test's own database goes with it
     try:
-        yield url.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        # the test's own database goes with it (CI makes a new one per run)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop()
 
 
 def run(url: str, mode: str, path: Path, marker: Path, **kw) -> subprocess.Popen:

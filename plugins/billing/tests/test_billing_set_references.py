@@ -118,6 +118,28 @@ def test_a_ledger_entry_of_a_missing_payment_or_customer_is_refused(app, db, wor
     assert db.scalar(text("SELECT count(*) FROM billing_ledger WHERE payment_id = :p"), {"p": payment_id}) == 1
 
 
+def test_a_missing_row_between_present_ones_is_found(app, db, world):  # noqa: ANN001
+    # several referenced values are looked up between the least and greatest (billing_0009): the
+    # gap in the middle must still be found, and named
+    with app.test_request_context(), location_scope(world.loc_a.id):
+        customer_id = customers.create_customer(db, kind="person", first_name="Eva", last_name="Mezera").id
+    first, gap, last = (_payment(db, world.loc_a.id, customer=customer_id) for _ in range(3))
+    db.execute(text("DELETE FROM billing_payment WHERE id = :id"), {"id": gap})
+    rows = ", ".join(f"(:l, :c, 'receivable', 'payment', '2026-01-05', 100, :p{n}, '2026-01-05')" for n in range(3))
+    entries = text("INSERT INTO billing_ledger (location_id, customer_id, account, kind, booked_on, amount, "
+                   f"payment_id, created_at) VALUES {rows}")
+    nested = db.begin_nested()
+    with pytest.raises(IntegrityError) as caught:
+        db.execute(entries, {"l": world.loc_a.id, "c": customer_id, "p0": first, "p1": gap, "p2": last})
+    nested.rollback()
+    assert _constraint(caught.value) in (None, "fk_billing_ledger_payment_id_billing_payment")
+    if ON_POSTGRES:
+        assert caught.value.orig.diag.message_detail == \
+            f'Key (payment_id)=({gap}) is not present in table "billing_payment".'
+    assert db.scalar(text("SELECT count(*) FROM billing_ledger WHERE payment_id IN (:a, :b)"),
+                     {"a": first, "b": last}) == 0
+
+
 def test_a_referenced_row_is_neither_deleted_nor_renumbered(db, world, account):  # noqa: ANN001
     _payment(db, world.loc_a.id, account=account.id)
     for statement in ("DELETE FROM core_bank_account WHERE id = :id",

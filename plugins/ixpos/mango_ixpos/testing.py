@@ -4,8 +4,6 @@ with invoices, cash registers, and the terminal simulator as a real subprocess."
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from mango_core.tenancy import location_scope
+from mango_core.testing.live import ReadyProcess
 
 TODAY = date.today()
 _numbers = itertools.count(1)
@@ -84,18 +83,9 @@ def make_invoice(db, customer, total: str, due: date):  # noqa: ANN001, ANN201
     return invoice
 
 
-class Simulator:
+class Simulator(ReadyProcess):
     def __init__(self, *args: str):
-        self.process = subprocess.Popen([sys.executable, "-m", "mango_ixpos.simulator", "--port", "0", *args],
-                                        stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        assert line.startswith("READY "), f"simulator did not start: {line!r}"
-        self.port = int(line.split()[1])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=5)
-        self.process.stdout.close()
+        super().__init__("mango_ixpos.simulator", *args)
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ time, while the test waits for the simulator that sends them.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -21,6 +19,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import make_server
 
+from mango_core.testing.live import ReadyProcess
+
 MERCHANT, SECRET = "123456", "gx4q8OV3TJt6noJnfhjqJKyX3Z6Ych0y"
 
 
@@ -29,16 +29,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class Simulator:
+class Simulator(ReadyProcess):
     """``python -m mango_billing.payments.gateway_sim`` on a free loopback port."""
 
     def __init__(self, *args: str, merchant: str = MERCHANT, secret: str = SECRET) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "mango_billing.payments.gateway_sim", "--port", "0",
-                                         "--merchant", merchant, "--secret", secret, *args],
-                                        stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        assert line.startswith("READY "), f"the gateway simulator did not start: {line!r}"
-        self.port = int(line.split()[1])
+        super().__init__("mango_billing.payments.gateway_sim", "--merchant", merchant, "--secret", secret, *args)
         self.base = f"http://127.0.0.1:{self.port}"
         self.api_url = f"{self.base}/v1.0/"
         self._opener = urllib.request.build_opener(_NoRedirect)
@@ -74,12 +69,6 @@ class Simulator:
     def state(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.base}/_sim/transactions", timeout=30) as response:  # noqa: S310
             return json.loads(response.read())
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=5)
-        self.process.stdout.close()
-
 
 class AppServer:
     """The Flask application on a free loopback port, in a daemon thread (one request at a time)."""

@@ -52,6 +52,7 @@ from mango_callcenter.helpdesk.mails import customer_emails
 from mango_core.customers.models import Customer, CustomerContact
 from mango_core.db import utcnow
 from mango_core.mail import service as outbox
+from mango_core.tenancy import clock
 from mango_core.tenancy.models import Location
 from mango_core.tenancy.validators import N_, InvalidValue
 
@@ -87,7 +88,7 @@ def _when(value: datetime | None, location: Location) -> str:
         return "—"
     from babel.dates import format_datetime
 
-    return format_datetime(value, "short", tzinfo=location.timezone or "Europe/Prague",
+    return format_datetime(value, "short", tzinfo=clock.location_zone(location),
                            locale=location.locale or "cs")
 
 

@@ -50,7 +50,7 @@ from mango_core.auth.access import permission_required
 from mango_core.catalog.models import Product
 from mango_core.customers.models import Customer
 from mango_core.devices.models import Device
-from mango_core.tenancy.models import Location
+from mango_core.tenancy import clock
 from mango_core.tenancy.validators import InvalidValue
 from mango_core.web.access import has_permission
 from mango_core.web.forms import save
@@ -133,8 +133,7 @@ class OutcomeForm(FlaskForm):
 
 
 def _zone() -> ZoneInfo:
-    location = db().get(Location, current_location_id())
-    return ZoneInfo((location.timezone if location else None) or "Europe/Prague")
+    return clock.zone_of(db(), current_location_id())
 
 
 def to_utc(value: datetime | None) -> datetime | None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mango_callcenter.helpdesk.models import BusinessHours, ClosedDay
+from mango_core.tenancy import clock
 from mango_core.tenancy.context import current_scope
 from mango_core.tenancy.models import Location
 from mango_core.tenancy.validators import N_, InvalidValue
@@ -167,7 +168,7 @@ def closed_days(session: Session, *, since: date | None = None) -> list[ClosedDa
 def location_calendar(session: Session) -> Calendar:
     """The calendar of the scope's location (its time zone, hours, country's holidays and closed days)."""
     location = session.get(Location, current_scope().write_location_id)
-    return Calendar(zone=ZoneInfo(location.timezone or "Europe/Prague"), hours=weekday_hours(session) or dict(DEFAULT_HOURS),
+    return Calendar(zone=clock.location_zone(location), hours=weekday_hours(session) or dict(DEFAULT_HOURS),
                     closed=frozenset(row.day for row in closed_days(session)), country=location.country or "CZ")
 
 

@@ -15,9 +15,8 @@ addresses listed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +27,7 @@ from mango_core.db import utcnow
 from mango_core.devices.service import normalize_mac
 from mango_core.params import ParamValueError
 from mango_core.services.models import TERMINATED, Service
+from mango_core.tenancy import clock
 from mango_core.tenancy.validators import N_
 from mango_isp.ipam import addresses as ad
 from mango_isp.ipam import prefixes as px
@@ -42,11 +42,7 @@ HISTORY_ENTITY = "service"
 
 def local_midnight(session: Session, location_id: int, day) -> datetime:  # noqa: ANN001
     """The start of ``day`` in the location's time zone, as an aware UTC datetime."""
-    from mango_core.tenancy.models import Location
-
-    location = session.get(Location, location_id)
-    zone = ZoneInfo(location.timezone if location is not None and location.timezone else "Europe/Prague")
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    return clock.midnight(day, clock.zone_of(session, location_id))
 
 
 def _moment(value: Any, field: str) -> datetime | None:

@@ -11,13 +11,13 @@ import html
 import textwrap
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from mango_core.auth.models import User
 from mango_core.customers.models import Customer
+from mango_core.tenancy import clock
 from mango_core.tenancy.models import Location
 from mango_ixpos.cashdesk.models import APPROVED, CARD, CASH, PREPAID, REFUND, CashPayment
 
@@ -31,11 +31,7 @@ def amount_text(amount: Decimal, currency: str = "CZK") -> str:
 def local(moment: datetime | None, timezone: str) -> str:
     if moment is None:
         return ""
-    try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("Europe/Prague")
-    return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+    return moment.astimezone(clock.zone(timezone)).strftime("%d.%m.%Y %H:%M")
 
 
 def _center(text: str, width: int) -> list[str]:

@@ -7,14 +7,14 @@ listed apart (they are not money yet). Sessions closed that day show their cash 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mango_core.tenancy import clock
 from mango_core.tenancy.models import Location
 from mango_ixpos.cashdesk.models import (
     APPROVED,
@@ -60,19 +60,12 @@ class DailyReport:
 
 def local_today(timezone: str | None) -> date:
     """The calendar day at the location now: past 23:00 UTC it is already tomorrow in Prague."""
-    return datetime.now(ZoneInfo(timezone or "Europe/Prague")).date()
-
-
-def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(timezone or "Europe/Prague")
-    start = datetime.combine(day, time(0), zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
-    return start, end
+    return clock.today(clock.zone(timezone))
 
 
 def daily_report(session: Session, location_id: int, day: date) -> DailyReport:
     location = session.get(Location, location_id)
-    start, end = day_bounds(day, location.timezone)
+    start, end = clock.day_bounds(day, clock.location_zone(location))
     report = DailyReport(day=day, currency=location.currency or "CZK")
     decided = session.scalars(select(CashPayment).where(CashPayment.decided_at >= start, CashPayment.decided_at < end)
                               .order_by(CashPayment.id))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from mango_core.db import utcnow
-from mango_core.tenancy.models import Location
+from mango_core.tenancy import clock
 from mango_isp.ipam import addresses as ad
 from mango_isp.ipam.models import Assignment, CgnatConfig
 from mango_netflow.accounting.attribute import Held, Nat, attribute, held, nat_of
@@ -50,13 +50,6 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def zone_of(session: Session, location_id: int) -> ZoneInfo:
-    location = session.get(Location, location_id)
-    return ZoneInfo(location.timezone if location is not None and location.timezone else "Europe/Prague")
-
-
-def midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 # --- accounting hours -------------------------------------------------------------------------------
@@ -166,14 +159,14 @@ def hourly(session: Session, service_id: int, start: datetime, end: datetime) ->
 def daily(session: Session, service_id: int, first: date, last: date, zone: ZoneInfo) -> list[Volume]:
     """Totals per local day from ``first`` to ``last`` (inclusive), days without traffic as zeros."""
     sums: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for v in hourly(session, service_id, midnight(first, zone), midnight(last + timedelta(days=1), zone)):
+    for v in hourly(session, service_id, clock.midnight(first, zone), clock.midnight(last + timedelta(days=1), zone)):
         day = v.start.astimezone(zone).date()
         sums[day][0] += v.bytes_in
         sums[day][1] += v.bytes_out
     days = []
     day = first
     while day <= last:
-        days.append(Volume(midnight(day, zone), *sums.get(day, (0, 0))))
+        days.append(Volume(clock.midnight(day, zone), *sums.get(day, (0, 0))))
         day += timedelta(days=1)
     return days
 
@@ -194,8 +187,8 @@ def usage_counters(session: Session, location_id: int, period_start: date, perio
     stores a key once, so an early, partial figure would stick. Rounded half up to 0.0001 GB (billing
     stores four places); a service that rounds to zero is not reported.
     """
-    zone = zone_of(session, location_id)
-    start, end = midnight(period_start, zone), midnight(period_end, zone)
+    zone = clock.zone_of(session, location_id)
+    start, end = clock.midnight(period_start, zone), clock.midnight(period_end, zone)
     current = state(session)
     if current is None or current.done_until < end:
         return []

@@ -16,6 +16,7 @@ from mango_core.db import utcnow
 from mango_core.selfcare.access import current_customer, customer_required
 from mango_core.selfcare.views import use_portal_error_pages
 from mango_core.services import service as services
+from mango_core.tenancy import clock
 from mango_core.web.request import db
 from mango_netflow.accounting import service as accounting
 from mango_netflow.accounting.chart import human, traffic_chart
@@ -34,7 +35,7 @@ use_portal_error_pages(selfcare_bp)
 def traffic_of(service: Service, *, today: date | None = None, hours: bool = True) -> dict[str, Any]:
     """The charts and this month's totals of one service (in its location's time zone)."""
     session = db()
-    zone = accounting.zone_of(session, service.location_id)
+    zone = clock.zone_of(session, service.location_id)
     now = utcnow()
     today = today or now.astimezone(zone).date()
     labels = (_("download"), _("upload"))
