@@ -7,11 +7,10 @@ the WAL again. A 50,000-line bank import writes 100,000 rows with seven such ref
 tables, a migration therefore replaces chosen foreign keys by :func:`install`:
 
 - **insert and update side:** one ``AFTER … FOR EACH STATEMENT`` trigger per table looks up the
-  distinct referenced values of the statement's new rows (its transition table) in the referenced
-  key's index — one probe for a column with a single value, else one anti-join per column — and
-  raises ``foreign_key_violation`` (SQLSTATE 23503, the foreign key's own name as constraint, the
-  same message as PostgreSQL's) for the first missing one. The statement is undone, as with a
-  foreign key.
+  distinct referenced values of the statement's new rows (its transition table) with one anti-join
+  per column and raises ``foreign_key_violation`` (SQLSTATE 23503, the foreign key's own name as
+  constraint, the same message as PostgreSQL's) for the first missing one. The statement is undone,
+  as with a foreign key.
 - **referenced side (``ON DELETE RESTRICT``):** a ``BEFORE DELETE OR UPDATE OF <key>`` row trigger on
   the referenced table refuses while a row still refers to it, and ``TRUNCATE`` is refused while the
   referring table has rows. Without row locks on the insert side, the guard first takes ``SHARE``
@@ -56,47 +55,27 @@ def _check_function(table: str, refs: list[Reference]) -> str:
     # transition table's row count is known to the planner) and of the referenced table. A plan cached by
     # the function would keep a sequential scan chosen while a table was empty (measured: a 50,000-line
     # import after a billing run in the same connection took 160 s instead of 3).
-    #
-    # One scan of the new rows first takes each column's least and greatest value: a column with a
-    # single value (the location, statement and bank account of an import) is one index probe. Several
-    # values are probed one by one through the referenced key's index, as a foreign key does: the
-    # function turns hash and merge joins off. Left to itself the planner hashed the whole referenced
-    # table — checking 50,000 ledger rows read every payment ever imported, 0.3 s with 200,000 and
-    # growing — and when given bounds to narrow that scan, it took the rows this transaction had just
-    # inserted for none and rescanned the range for every value (36 s). Probing costs about 2 µs a
-    # value whatever the referenced table's size and statistics.
-    declare, bounds, into, locks, checks = ["missing text;"], [], [], [], []
-    for i, ref in enumerate(refs):
-        lo, hi = f"lo_{i}", f"hi_{i}"
-        declare.append(f"{lo} {table}.{ref.column}%TYPE; {hi} {table}.{ref.column}%TYPE;")
-        bounds += [f"min(n.{ref.column})", f"max(n.{ref.column})"]
-        into += [lo, hi]
+    locks, checks = [], []
+    for ref in refs:
         distinct = f"SELECT DISTINCT n.{ref.column} FROM mango_new n WHERE n.{ref.column} IS NOT NULL"
         locks.append("EXECUTE " + _literal(
             f"SELECT 1 FROM {ref.target} t WHERE t.{ref.key} IN ({distinct}) FOR KEY SHARE OF t") + ";")
         message = _literal(f'insert or update on table "{table}" violates foreign key constraint '
                            f'"{ref.constraint}"')
         detail = _literal(f"Key ({ref.column})=(%s) is not present in table \"{ref.target}\".")
-        one = _literal(f"SELECT CAST($1 AS text) WHERE NOT EXISTS (SELECT 1 FROM {ref.target} t WHERE t.{ref.key} = $1)")
-        many = _literal(f"SELECT CAST(r.v AS text) FROM ({distinct}) AS r(v) WHERE NOT EXISTS (SELECT 1 FROM "
-                        f"{ref.target} t WHERE t.{ref.key} = r.v) LIMIT 1")
+        query = _literal(f"SELECT CAST(r.v AS text) FROM ({distinct}) AS r(v) "
+                         f"WHERE NOT EXISTS (SELECT 1 FROM {ref.target} t WHERE t.{ref.key} = r.v) LIMIT 1")
         checks.append(
-            f"IF {lo} IS NOT NULL THEN\n"
-            f"    IF {lo} = {hi} THEN EXECUTE {one} INTO missing USING {lo};\n"
-            f"    ELSE EXECUTE {many} INTO missing; END IF;\n"
-            f"    IF missing IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', "
+            f"EXECUTE {query} INTO missing;\n"
+            f"  IF missing IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', "
             f"MESSAGE = {message}, CONSTRAINT = {_literal(ref.constraint)}, TABLE = {_literal(table)}, "
-            f"DETAIL = format({detail}, missing); END IF;\n"
-            "  END IF;")
-    span = _literal(f"SELECT {', '.join(bounds)} FROM mango_new n")
+            f"DETAIL = format({detail}, missing); END IF;")
     return (
-        f"CREATE OR REPLACE FUNCTION {table}_check_references() RETURNS trigger LANGUAGE plpgsql\n"
-        "SET enable_hashjoin = off SET enable_mergejoin = off AS $$\n"
-        "DECLARE " + "\n  ".join(declare) + "\n"
+        f"CREATE OR REPLACE FUNCTION {table}_check_references() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "DECLARE missing text;\n"
         "BEGIN\n"
         "  IF current_setting('transaction_isolation') <> 'read committed' THEN\n    "
-        + "\n    ".join(locks) + "\n  END IF;\n"
-        f"  EXECUTE {span} INTO {', '.join(into)};\n  "
+        + "\n    ".join(locks) + "\n  END IF;\n  "
         + "\n  ".join(checks) + "\n  RETURN NULL;\nEND $$")
 
 
@@ -185,14 +164,6 @@ def install(table: str, refs: list[Reference]) -> None:
     if op.get_bind().dialect.name == "postgresql":
         for statement in install_statements(table, refs):
             op.execute(statement)
-
-
-def refresh(table: str, refs: list[Reference]) -> None:
-    """From a migration: the check function of installed set checks again, as this module now writes it."""
-    from alembic import op
-
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(_check_function(table, refs))
 
 
 def remove(table: str, refs: list[Reference]) -> None:

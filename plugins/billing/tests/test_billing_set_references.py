@@ -119,8 +119,7 @@ def test_a_ledger_entry_of_a_missing_payment_or_customer_is_refused(app, db, wor
 
 
 def test_a_missing_row_between_present_ones_is_found(app, db, world):  # noqa: ANN001
-    # several referenced values are looked up between the least and greatest (billing_0009): the
-    # gap in the middle must still be found, and named
+    # a statement referring to several rows: the one missing between present ones is found and named
     with app.test_request_context(), location_scope(world.loc_a.id):
         customer_id = customers.create_customer(db, kind="person", first_name="Eva", last_name="Mezera").id
     first, gap, last = (_payment(db, world.loc_a.id, customer=customer_id) for _ in range(3))
