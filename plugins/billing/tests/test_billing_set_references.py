@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from mango_billing.models import Payment, StatementFile
 from mango_core.customers import service as customers
-from mango_core.db.set_references import Reference, install_statements, remove_statements
+from mango_core.db.set_references import Reference, install_statements, remove_statements, room_for
 from mango_core.tenancy import operator_scope
 from mango_core.tenancy.context import location_scope
 from mango_core.tenancy.models import BankAccount, Location, Partner
@@ -303,3 +303,30 @@ def test_under_repeatable_read_inserts_lock_and_deletes_are_refused(mango, commi
             "WHERE l.pid = pg_backend_pid() AND c.relname = 'core_bank_account' AND l.mode = 'RowShareLock'"))
         assert locked == 1  # FOR KEY SHARE of the referenced rows, as a foreign key would take
         inserter.rollback()
+
+
+@NEEDS_PG
+def test_room_for_a_large_statement_lasts_for_its_transaction_and_never_lowers(mango):  # noqa: ANN001
+    raw = mango.db.engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+
+        def work_mem() -> str:
+            return cursor.execute("SHOW work_mem").fetchone()[0]
+
+        default = work_mem()
+        room_for(cursor, 10)  # 10 kB: the default is more already
+        assert work_mem() == default
+        room_for(cursor, 50_000)  # a large import's transition table stays in memory
+        assert work_mem() == "50000kB"
+        room_for(cursor, 10**9)
+        assert work_mem() == "256MB"  # capped
+        raw.driver_connection.rollback()
+        assert work_mem() == default  # for that transaction only
+        cursor.execute("SET work_mem = '300MB'")
+        room_for(cursor, 10**9)
+        assert work_mem() == "300MB"  # an administrator's larger setting is kept
+        cursor.execute("RESET work_mem")
+        raw.driver_connection.commit()
+    finally:
+        raw.close()

@@ -64,7 +64,7 @@ from mango_billing.payments.matching import (
     text_array,
 )
 from mango_billing.payments.models import PaymentEvent
-from mango_core.db import utcnow
+from mango_core.db import set_references, utcnow
 from mango_core.db.bulk import on_postgres
 from mango_core.tenancy.context import location_scope
 from mango_core.tenancy.models import BankAccount, Location
@@ -394,6 +394,7 @@ def copy_statement(session: Session, location_id: int, fresh: Fresh, symbols: di
                                                statement_id, account_id, actor_id, now)
     cursor = session.connection().connection.driver_connection.cursor()
     try:
+        set_references.room_for(cursor, len(payments))
         # rows stream to the server while later ones are formatted; it checks and indexes them meanwhile
         with cursor.copy(f"COPY billing_payment ({', '.join(PAYMENT_COLUMNS)}) FROM STDIN") as copy:
             write = copy.write_row
