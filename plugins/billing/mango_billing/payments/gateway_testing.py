@@ -70,6 +70,7 @@ class Simulator(ReadyProcess):
         with urllib.request.urlopen(f"{self.base}/_sim/transactions", timeout=30) as response:  # noqa: S310
             return json.loads(response.read())
 
+
 class AppServer:
     """The Flask application on a free loopback port, in a daemon thread (one request at a time)."""
 
