@@ -187,9 +187,13 @@ def test_the_job_stores_real_traffic_rates(db, world, in_loc, keys, agent: Agent
         before = agent.a0_octets()
         sent_in = agent.send(10_000)
         sent_out = agent.send(3_000, into_agent=False)
-        # snmpd caches interface counters for a few seconds: wait until it shows the traffic
+        # snmpd caches interface counters for a few seconds: wait until it shows the traffic both ways
+        # (waiting for the incoming octets alone let a poll catch the outgoing ones still cached)
         deadline = time.monotonic() + 15
-        while agent.a0_octets()[0] < before[0] + sent_in and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            now_in, now_out = agent.a0_octets()
+            if now_in >= before[0] + sent_in and now_out >= before[1] + sent_out:
+                break
             time.sleep(0.5)
         second = traffic.run_poll(db, settings(agent))
         db.commit()
