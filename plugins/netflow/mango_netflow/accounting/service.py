@@ -50,8 +50,6 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-
-
 # --- accounting hours -------------------------------------------------------------------------------
 
 
