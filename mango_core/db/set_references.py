@@ -3,8 +3,10 @@
 PostgreSQL checks a foreign key with one query per inserted row, and locks the referenced row
 ``FOR KEY SHARE`` — for a row inserted by the same transaction that lock is written to the page and
 the WAL again. A 50,000-line bank import writes 100,000 rows with seven such references each: on a
-2-core machine those checks were more than half of the database's work. For a few bulk-written
-tables, a migration therefore replaces chosen foreign keys by :func:`install`:
+2-core machine those checks were more than half of the database's work; in a billing run (invoices,
+their lines and ledger entries, which lock every billed customer and service row) nearly half. For a
+few bulk-written tables, a migration therefore replaces chosen foreign keys by :func:`install` (a
+later migration adds more of a table's references with ``checked=`` the earlier ones):
 
 - **insert and update side:** one ``AFTER … FOR EACH STATEMENT`` trigger per table looks up the
   distinct referenced values of the statement's new rows (its transition table) with one anti-join
@@ -27,6 +29,7 @@ migration check does not ask for the foreign keys back on PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,16 +142,21 @@ def _truncate_function(ref: Reference) -> str:
         "END $$")
 
 
-def install_statements(table: str, refs: list[Reference]) -> list[str]:
-    """The SQL that replaces the foreign keys ``refs`` of ``table`` by set checks (in this order)."""
-    if any(ref.table != table for ref in refs):
+def install_statements(table: str, refs: list[Reference], checked: Sequence[Reference] = ()) -> list[str]:
+    """The SQL that replaces the foreign keys ``refs`` of ``table`` by set checks (in this order).
+
+    ``checked`` are the table's references that an earlier migration set-checked already: the check
+    function is written again for all of them, its triggers and their guards stay.
+    """
+    if any(ref.table != table for ref in [*refs, *checked]):
         raise ValueError(f"every reference must be of table {table}")
     out = [f"ALTER TABLE {table} DROP CONSTRAINT {ref.constraint}" for ref in refs]
-    out.append(_check_function(table, refs))
-    for event in ("INSERT", "UPDATE"):
-        out.append(f"CREATE TRIGGER {table}_references_{event.lower()} AFTER {event} ON {table} "
-                   f"REFERENCING NEW TABLE AS mango_new FOR EACH STATEMENT "
-                   f"EXECUTE FUNCTION {table}_check_references()")
+    out.append(_check_function(table, [*checked, *refs]))
+    if not checked:
+        for event in ("INSERT", "UPDATE"):
+            out.append(f"CREATE TRIGGER {table}_references_{event.lower()} AFTER {event} ON {table} "
+                       f"REFERENCING NEW TABLE AS mango_new FOR EACH STATEMENT "
+                       f"EXECUTE FUNCTION {table}_check_references()")
     for ref in refs:
         out.append(_guard_function(ref))
         out.append(f"CREATE TRIGGER {ref.table}_{ref.column}_guard BEFORE DELETE OR UPDATE OF {ref.key} "
@@ -159,35 +167,39 @@ def install_statements(table: str, refs: list[Reference]) -> list[str]:
     return out
 
 
-def remove_statements(table: str, refs: list[Reference]) -> list[str]:
-    """The SQL that puts the foreign keys back (the rows are checked again when they are added)."""
+def remove_statements(table: str, refs: list[Reference], checked: Sequence[Reference] = ()) -> list[str]:
+    """The SQL that puts the foreign keys ``refs`` back (the rows are checked again when they are added);
+    ``checked`` stay set checks."""
     out = []
     for ref in refs:
         out.append(f"DROP TRIGGER IF EXISTS {ref.table}_{ref.column}_guard ON {ref.target}")
         out.append(f"DROP TRIGGER IF EXISTS {ref.table}_{ref.column}_truncate_guard ON {ref.target}")
         out.append(f"DROP FUNCTION IF EXISTS {ref.table}_{ref.column}_guard()")
         out.append(f"DROP FUNCTION IF EXISTS {ref.table}_{ref.column}_truncate_guard()")
-    for event in ("insert", "update"):
-        out.append(f"DROP TRIGGER IF EXISTS {table}_references_{event} ON {table}")
-    out.append(f"DROP FUNCTION IF EXISTS {table}_check_references()")
+    if checked:
+        out.append(_check_function(table, list(checked)))
+    else:
+        for event in ("insert", "update"):
+            out.append(f"DROP TRIGGER IF EXISTS {table}_references_{event} ON {table}")
+        out.append(f"DROP FUNCTION IF EXISTS {table}_check_references()")
     out += [f"ALTER TABLE {table} ADD CONSTRAINT {ref.constraint} FOREIGN KEY ({ref.column}) "
             f"REFERENCES {ref.target} ({ref.key}) ON DELETE RESTRICT" for ref in refs]
     return out
 
 
-def install(table: str, refs: list[Reference]) -> None:
+def install(table: str, refs: list[Reference], checked: Sequence[Reference] = ()) -> None:
     """From a migration's ``upgrade()``: set checks on PostgreSQL; other databases keep the foreign keys."""
     from alembic import op
 
     if op.get_bind().dialect.name == "postgresql":
-        for statement in install_statements(table, refs):
+        for statement in install_statements(table, refs, checked):
             op.execute(statement)
 
 
-def remove(table: str, refs: list[Reference]) -> None:
+def remove(table: str, refs: list[Reference], checked: Sequence[Reference] = ()) -> None:
     """From ``downgrade()``: the foreign keys again."""
     from alembic import op
 
     if op.get_bind().dialect.name == "postgresql":
-        for statement in remove_statements(table, refs):
+        for statement in remove_statements(table, refs, checked):
             op.execute(statement)

@@ -181,8 +181,12 @@ class Invoice(TenantMixin, Base):
         Index("ix_billing_invoice_customer", "location_id", "customer_id", "issued_on"),
         Index("ix_billing_invoice_vs", "location_id", "variable_symbol"),
         CheckConstraint(_in("kind", DOCUMENT_KINDS), name="kind"),
+        # on PostgreSQL checked once per statement, not per row (billing_0009, mango_core.db.set_references)
+        {"info": {SET_CHECKED: ("location_id", "customer_id", "series_id", "run_id")}},
     )
 
+    # no index of its own: every index above starts with location_id (billing_0009)
+    location_id: Mapped[int] = mapped_column(ForeignKey("core_location.id", ondelete="RESTRICT"))
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(12), default="invoice")
     series_id: Mapped[int] = mapped_column(ForeignKey("billing_series.id", ondelete="RESTRICT"))
@@ -225,8 +229,11 @@ class InvoiceLine(TenantMixin, Base):
         Index("ix_billing_invoice_line_invoice", "invoice_id", "position"),
         Index("ix_billing_invoice_line_service", "location_id", "service_id"),
         CheckConstraint(_in("kind", LINE_KINDS), name="kind"),
+        {"info": {SET_CHECKED: ("invoice_id", "location_id", "product_id", "service_id")}},  # billing_0009
     )
 
+    # no index of its own: ix_billing_invoice_line_service starts with location_id (billing_0009)
+    location_id: Mapped[int] = mapped_column(ForeignKey("core_location.id", ondelete="RESTRICT"))
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id", ondelete="RESTRICT"))
     position: Mapped[int] = mapped_column(Integer)
@@ -264,8 +271,9 @@ class LedgerEntry(TenantMixin, Base):
               sqlite_where=text("invoice_id IS NOT NULL"), postgresql_where=text("invoice_id IS NOT NULL")),
         Index("uq_billing_ledger_payment", "location_id", "account", "kind", "payment_id", unique=True,
               sqlite_where=text("payment_id IS NOT NULL"), postgresql_where=text("payment_id IS NOT NULL")),
-        # on PostgreSQL checked once per statement, not per row (billing_0008, mango_core.db.set_references)
-        {"info": {SET_CHECKED: ("location_id", "customer_id", "payment_id")}},
+        # on PostgreSQL checked once per statement, not per row (billing_0008 and 0009,
+        # mango_core.db.set_references)
+        {"info": {SET_CHECKED: ("location_id", "customer_id", "payment_id", "invoice_id", "service_id")}},
     )
 
     # no index of its own: every index above starts with location_id (billing_0004: one index

@@ -1,4 +1,5 @@
-"""The references of payments and ledger entries hold on both databases (billing_0008).
+"""The references of payments, ledger entries, invoices and their lines hold on both databases
+(billing_0008, billing_0009).
 
 SQLite keeps foreign keys; PostgreSQL checks them once per statement (mango_core.db.set_references).
 The rules are the same: a reference to a missing row refuses the whole statement and stores nothing,
@@ -12,19 +13,26 @@ import os
 import threading
 import time
 import uuid
+from datetime import date
+from decimal import Decimal
 
 import psycopg
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from mango_billing.models import Payment, StatementFile
+from mango_billing.models import Invoice, InvoiceLine, LedgerEntry, Payment, StatementFile
+from mango_billing.run import run_billing
+from mango_core.catalog.models import Product
 from mango_core.customers import service as customers
+from mango_core.customers.models import Customer
 from mango_core.db.set_references import Reference, install_statements, remove_statements, room_for
+from mango_core.services.models import Service
 from mango_core.tenancy import operator_scope
 from mango_core.tenancy.context import location_scope
 from mango_core.tenancy.models import BankAccount, Location, Partner
+from mango_core.testing.factories import make_row
 
 ON_POSTGRES = os.environ.get("MANGO_TEST_DATABASE_URL", "").startswith("postgresql")
 NEEDS_PG = pytest.mark.skipif(not ON_POSTGRES,
@@ -169,11 +177,20 @@ def test_on_postgresql_the_references_are_set_checks_not_row_foreign_keys(db):  
                 "fk_billing_payment_bank_account_id_core_bank_account", "fk_billing_ledger_location_id_core_location",
                 "fk_billing_ledger_customer_id_core_customer", "fk_billing_ledger_payment_id_billing_payment"}
     assert not keys & replaced
-    assert "fk_billing_ledger_invoice_id_billing_invoice" in keys  # the others stay foreign keys
+    # the references to users stay foreign keys (ON DELETE SET NULL, and NULL in every bulk-written row)
+    assert keys == {"fk_billing_payment_created_by_id_core_user", "fk_billing_payment_matched_by_id_core_user",
+                    "fk_billing_ledger_created_by_id_core_user"}
     triggers = set(db.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
     assert {"billing_payment_references_insert", "billing_payment_references_update",
             "billing_ledger_references_insert", "billing_payment_customer_id_guard",
-            "billing_ledger_payment_id_guard", "billing_payment_statement_id_truncate_guard"} <= triggers
+            "billing_ledger_payment_id_guard", "billing_payment_statement_id_truncate_guard",
+            "billing_ledger_invoice_id_guard", "billing_invoice_references_insert",
+            "billing_invoice_line_references_insert", "billing_invoice_line_service_id_guard"} <= triggers
+    run_keys = set(db.scalars(text(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid IN ('billing_invoice'::regclass, 'billing_invoice_line'::regclass)")))
+    assert run_keys == {"fk_billing_invoice_created_by_id_core_user",
+                        "fk_billing_invoice_original_id_billing_invoice"}
 
 
 @NEEDS_PG
@@ -204,6 +221,97 @@ def test_install_and_remove_give_the_foreign_key_back(db):  # noqa: ANN001
     nested.rollback()
     with pytest.raises(ValueError, match="every reference"):
         install_statements("billing_ledger", ref)
+
+
+# --- what a billing run writes (billing_0009) --------------------------------------------------------
+
+
+@pytest.fixture
+def billed(app, db, world):  # noqa: ANN001, ANN201
+    """One invoice of one customer with one service, issued by a billing run: the ids of its rows."""
+    with app.app_context(), location_scope(world.loc_a.id):
+        world.loc_a.dic = "CZ27082440"
+        product = make_row(db, Product, price=Decimal("413.22"), vat_rate=Decimal("21"))
+        customer = make_row(db, Customer)
+        service = make_row(db, Service, customer_id=customer.id, product_id=product.id, class_id=product.class_id,
+                           state="active", start_date=date(2024, 1, 1), activated_on=date(2024, 1, 1))
+        db.commit()
+        assert run_billing(db, world.loc_a, "2025-03", issued_on=date(2025, 3, 1)).invoices == 1
+        invoice = db.scalar(select(Invoice).where(Invoice.customer_id == customer.id))
+        entry = db.scalar(select(LedgerEntry.id).where(LedgerEntry.invoice_id == invoice.id))
+        return {Invoice: invoice.id, InvoiceLine: invoice.lines[0].id, LedgerEntry: entry, Service: service.id,
+                Customer: customer.id}
+
+
+def _copy_with(db, model, row_id: int, **changed) -> None:  # noqa: ANN001
+    """INSERT … SELECT a copy of one row with some columns changed (the statement a bulk write sends)."""
+    columns = [c.name for c in model.__table__.columns if c.name != "id"]
+    values = ", ".join(f":{c}" if c in changed else c for c in columns)
+    db.execute(text(f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
+                    f"SELECT {values} FROM {model.__tablename__} WHERE id = :row_id"), {"row_id": row_id, **changed})
+
+
+@pytest.mark.parametrize(("model", "column", "target"), [
+    (InvoiceLine, "invoice_id", "billing_invoice"), (InvoiceLine, "service_id", "core_service"),
+    (InvoiceLine, "product_id", "core_product"), (LedgerEntry, "invoice_id", "billing_invoice"),
+    (LedgerEntry, "service_id", "core_service"), (Invoice, "customer_id", "core_customer"),
+    (Invoice, "series_id", "billing_series"), (Invoice, "run_id", "billing_run"),
+])
+def test_a_document_row_referring_to_a_missing_row_is_refused(db, billed, model, column, target):  # noqa: ANN001
+    row_id = billed[model]
+    # a copy of an invoice needs its own number (and, one per customer and run, no run); a ledger copy
+    # another kind (one entry per document and kind)
+    unique = {Invoice: {"number": "X1", "sequence": 999_999, "run_id": None},
+              LedgerEntry: {"kind": "adjustment"}}.get(model, {})
+    table = model.__tablename__
+    before = db.scalar(text(f"SELECT count(*) FROM {table}"))
+    nested = db.begin_nested()
+    with pytest.raises(IntegrityError) as caught:
+        _copy_with(db, model, row_id, **{**unique, column: MISSING})
+    nested.rollback()
+    constraint = f"fk_{table}_{column}_{target}"
+    assert _constraint(caught.value) in (None, constraint)
+    if ON_POSTGRES:
+        assert caught.value.orig.diag.message_detail == f'Key ({column})=({MISSING}) is not present in table "{target}".'
+    assert db.scalar(text(f"SELECT count(*) FROM {table}")) == before
+    _copy_with(db, model, row_id, **unique)  # the same copy with its references intact goes in
+    assert db.scalar(text(f"SELECT count(*) FROM {table}")) == before + 1
+
+
+def test_a_billed_service_and_customer_cannot_be_deleted(db, billed):  # noqa: ANN001
+    for statement, row_id, constraint in (
+            ("DELETE FROM core_service WHERE id = :id", billed[Service], "fk_billing_invoice_line_service_id_core_service"),
+            ("DELETE FROM core_customer WHERE id = :id", billed[Customer], None)):
+        nested = db.begin_nested()
+        with pytest.raises(IntegrityError) as caught:
+            db.execute(text(statement), {"id": row_id})
+        nested.rollback()
+        if constraint:
+            assert _constraint(caught.value) in (None, constraint)
+    assert db.scalar(text("SELECT count(*) FROM core_service WHERE id = :id"), {"id": billed[Service]}) == 1
+    assert db.scalar(text("SELECT count(*) FROM core_customer WHERE id = :id"), {"id": billed[Customer]}) == 1
+
+
+@NEEDS_PG
+def test_removing_later_set_checks_keeps_the_earlier_ones(db, billed):  # noqa: ANN001
+    """billing_0009's downgrade of the ledger: its two foreign keys come back, billing_0008's checks stay."""
+    from importlib import import_module
+
+    migration = import_module("mango_billing.migrations.versions.0009_run_references")
+    entry_id = billed[LedgerEntry]
+    nested = db.begin_nested()
+    for statement in remove_statements("billing_ledger", migration.LEDGER, migration.LEDGER_0008):
+        db.connection().exec_driver_sql(statement.replace("%", "%%"))
+    keys = set(db.scalars(text("SELECT conname FROM pg_constraint WHERE conrelid = 'billing_ledger'::regclass "
+                               "AND contype = 'f'")))
+    assert {"fk_billing_ledger_invoice_id_billing_invoice", "fk_billing_ledger_service_id_core_service"} <= keys
+    assert "fk_billing_ledger_customer_id_core_customer" not in keys
+    inner = db.begin_nested()
+    with pytest.raises(IntegrityError) as caught:
+        _copy_with(db, LedgerEntry, entry_id, kind="adjustment", customer_id=MISSING)
+    inner.rollback()
+    assert _constraint(caught.value) == "fk_billing_ledger_customer_id_core_customer"  # still the set check
+    nested.rollback()
 
 
 # --- two real connections ----------------------------------------------------------------------------
