@@ -23,6 +23,7 @@ same rule as the invoice list's period filter), one ``<number>.pdf`` / ``<number
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import zipfile
@@ -35,7 +36,7 @@ from functools import lru_cache
 from typing import IO, Any
 
 from babel.numbers import format_currency
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session, selectinload
 
 from mango_billing.invoices import in_ids
@@ -136,9 +137,10 @@ DOCUMENT_NAMES = {
 }
 
 
-def message_text(inv: Any) -> tuple[str, str]:
-    """Subject and Czech text of a document's e-mail (``inv`` has Invoice's columns)."""
-    seller = inv.seller or {}
+def message_text(inv: Any, seller: dict[str, Any] | None) -> tuple[str, str]:
+    """Subject and Czech text of a document's e-mail (``inv`` has Invoice's columns, ``seller`` is its
+    seller snapshot)."""
+    seller = seller or {}
     seller_name = seller.get("name") or ""
     # advance_tax (a tax document of a payment already received) has nothing to pay, like a credit note
     credit = inv.kind in ("credit_note", "advance_tax")
@@ -173,8 +175,11 @@ def queue_invoice_mail(session: Session, invoice_ids: Sequence[int]) -> int:
     """Hold one message per new document of customers who get them by e-mail; returns how many."""
     ids = list(invoice_ids)
     queued = 0
+    # the seller snapshot as its JSON text, parsed once per distinct text: a run's invoices share one seller
     cols = (Invoice.id, Invoice.kind, Invoice.number, Invoice.customer_id, Invoice.total, Invoice.rounding,
-            Invoice.currency, Invoice.due_date, Invoice.variable_symbol, Invoice.payment_method, Invoice.seller)
+            Invoice.currency, Invoice.due_date, Invoice.variable_symbol, Invoice.payment_method,
+            cast(Invoice.seller, Text).label("seller_json"))
+    sellers: dict[str | None, dict[str, Any]] = {None: {}}
     for start in range(0, len(ids), CHUNK):
         rows = session.execute(select(*cols).where(in_ids(session, Invoice.id, ids[start:start + CHUNK]))).all()
         customers = {r.customer_id for r in rows}
@@ -184,8 +189,11 @@ def queue_invoice_mail(session: Session, invoice_ids: Sequence[int]) -> int:
         for row in rows:
             if row.customer_id in skip or row.customer_id not in to:
                 continue
-            subject, text = message_text(row)
-            reply_to = (row.seller or {}).get("email") or None
+            seller = sellers.get(row.seller_json)
+            if seller is None:
+                seller = sellers[row.seller_json] = json.loads(row.seller_json) or {}
+            subject, text = message_text(row, seller)
+            reply_to = seller.get("email") or None
             try:
                 addresses = mail.clean_recipients(to[row.customer_id])
             except mail.MailInputError:

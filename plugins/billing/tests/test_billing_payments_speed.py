@@ -17,8 +17,9 @@ from mango_billing.bank.gpc_writer import write_gpc
 from mango_billing.models import BillingProfile, LedgerEntry, Payment
 from mango_billing.payments import importer
 from mango_billing.payments.importer import ImportSummary, PaymentImportError, import_statement
-from mango_billing.payments.matching import SymbolIndex, among
+from mango_billing.payments.matching import SymbolIndex
 from mango_core.customers.models import Customer
+from mango_core.db.bulk import among
 from mango_core.tenancy.context import location_scope
 from mango_core.tenancy.models import BankAccount
 

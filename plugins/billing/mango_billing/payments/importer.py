@@ -56,16 +56,13 @@ from mango_billing.payments.matching import (
     RECEIVABLE,
     STAMPED,
     SymbolIndex,
-    among,
-    chunks,
     emit_matched,
     insert_ledger,
     ledger_kind,
-    text_array,
 )
 from mango_billing.payments.models import PaymentEvent
 from mango_core.db import set_references, utcnow
-from mango_core.db.bulk import on_postgres
+from mango_core.db.bulk import among, chunks, on_postgres, text_array
 from mango_core.tenancy.context import location_scope
 from mango_core.tenancy.models import BankAccount, Location
 

@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import String, Text, any_, bindparam, cast, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import String, cast, func, insert, select
 from sqlalchemy.orm import Session
 
 from mango_billing import advances
@@ -39,9 +38,8 @@ from mango_billing.ledger import open_items
 from mango_billing.models import BillingProfile, Invoice, LedgerEntry, Payment
 from mango_core.customers.models import Customer
 from mango_core.db import utcnow
+from mango_core.db.bulk import SEPARATOR, among, chunks
 
-_SEPARATOR = "\x1f"  # the ASCII unit separator: no symbol, account or key contains it
-CHUNK = 5000  # bound parameters per IN query (SQLite allows 32,766; PostgreSQL 65,535)
 STAMPED = {"mango_tenant_stamped": True}  # rows below carry location_id set by us from the scope
 RECEIVABLE, PREPAID, ADVANCE = "receivable", "prepaid", "advance"
 
@@ -61,42 +59,6 @@ def _normed(symbols: Iterable[object]) -> dict[object, str | None]:
         if symbol not in out:
             out[symbol] = symbol if (type(symbol) is str and symbol.isdigit() and symbol[0] != "0") else norm(symbol)
     return out
-
-
-def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def text_array(values: Sequence[str]) -> Any | None:
-    """PostgreSQL: ``values`` as one text parameter split by ``string_to_array`` (much cheaper to adapt
-    than a list of 50,000), or None when a value is empty or holds the separator."""
-    joined = _SEPARATOR.join(values)
-    # string_to_array('') is an empty array, so an empty value cannot go this way
-    if joined.count(_SEPARATOR) != len(values) - 1 or not all(values):
-        return None
-    return func.string_to_array(bindparam(None, joined, type_=Text), _SEPARATOR, type_=ARRAY(Text))
-
-
-def among(session: Session, column: Any, values: Sequence[str]) -> Iterable[tuple[Any, Any]]:
-    """``(criterion, part)`` pairs that test ``column`` against ``values``, as few queries as possible.
-
-    PostgreSQL takes the whole list as one parameter: a query text with thousands of placeholders costs
-    more to build and parse than to run. The values go joined into one text split by ``string_to_array``
-    (adapting a 50,000-element list parameter item by item took longer than the query), or as an array
-    when a value holds the separator. Elsewhere: IN chunks.
-    """
-    if not values:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        array = text_array(values)
-        if array is not None:
-            yield column == any_(array), values
-        else:
-            yield column == any_(bindparam(None, list(values), type_=ARRAY(String))), values
-        return
-    for part in chunks(values):
-        yield column.in_(part), part
 
 
 @dataclass(frozen=True)
@@ -124,12 +86,12 @@ class SymbolIndex:
         # its IN chunks, so it is not sorted. The rows come as one text "vs<US>id<US>vs<US>id...": 50,000
         # ORM result rows cost about as much as the query itself. Each symbol found equals a wanted one, so it
         # is normal (digits only, no separator in it) and its own key.
-        pair = Customer.variable_symbol + _SEPARATOR + cast(Customer.id, String)
+        pair = Customer.variable_symbol + SEPARATOR + cast(Customer.id, String)
         for criterion, _part in among(session, Customer.variable_symbol, list(wanted)):
             joined = session.scalar(
-                select(func.aggregate_strings(pair, _SEPARATOR)).select_from(Customer).where(criterion))
+                select(func.aggregate_strings(pair, SEPARATOR)).select_from(Customer).where(criterion))
             if joined:
-                parts = joined.split(_SEPARATOR)
+                parts = joined.split(SEPARATOR)
                 index.customers.update(zip(parts[::2], map(int, parts[1::2]), strict=True))
         rest = sorted(wanted - index.customers.keys())
         for criterion, _part in among(session, BillingProfile.prepaid_symbol, rest):
