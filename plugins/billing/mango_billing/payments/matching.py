@@ -38,9 +38,8 @@ from mango_billing.ledger import open_items
 from mango_billing.models import BillingProfile, Invoice, LedgerEntry, Payment
 from mango_core.customers.models import Customer
 from mango_core.db import utcnow
-from mango_core.db.bulk import SEPARATOR, among, chunks
+from mango_core.db.bulk import SEPARATOR, STAMPED, among, chunks
 
-STAMPED = {"mango_tenant_stamped": True}  # rows below carry location_id set by us from the scope
 RECEIVABLE, PREPAID, ADVANCE = "receivable", "prepaid", "advance"
 
 
