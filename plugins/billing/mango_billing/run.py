@@ -10,7 +10,9 @@ Idempotent and crash-safe by construction:
   rolls back with its numbers (no gap), a rerun continues with the customers that have no invoice
   of the run yet, and concurrent runs (even of different months) rate each batch from what the
   others committed, so no day of a service is billed twice;
-* the run is ``done`` only when every customer is through; then a rerun issues nothing.
+* the run is ``done`` only when every customer is through; then a rerun issues nothing;
+* a large run on PostgreSQL rates the next batch in a second process while it issues the current
+  one (:mod:`mango_billing.run_ahead`); drafts rated there are checked under the lock before use.
 
 Loading is per batch in a few queries (services, blocks, history, last billed days, charges,
 usage, buyers), never per service, with the ids as one array parameter on PostgreSQL; invoices,
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -55,9 +58,11 @@ from mango_billing.periods import (
     rate_service,
     taxable_supply_date,
 )
+from mango_billing.run_ahead import Job, Rated, model_modules, rated_batches, stale
 from mango_core.catalog.models import Product
 from mango_core.customers.models import Customer
 from mango_core.db import utcnow
+from mango_core.db.bulk import on_postgres
 from mango_core.history.models import REDACTED, HistoryEntry
 from mango_core.services.models import Service, ServiceBlock
 from mango_core.tenancy import clock
@@ -67,6 +72,7 @@ from mango_core.tenancy.models import Location
 ZERO = Decimal("0.00")
 HISTORY_ACTIONS = ("price_changed", "product_changed")
 CATCH_UP_MONTHS = 24  # the longest look-back that rating can need (a yearly plan's catch-up)
+RATE_AHEAD_FROM = 5000  # customers from which a second process rates ahead (its start costs a second or two)
 
 
 class RunError(ValueError):
@@ -373,10 +379,12 @@ def get_or_create_run(session: Session, run_start: date, run_end: date, actor_id
 
 def run_billing(session: Session, location: Location, period: str | date, *, dry_run: bool = False,
                 batch_size: int = 500, issued_on: date | None = None, actor_id: int | None = None,
-                progress: Callable[[int, int], None] | None = None, keep_drafts: bool = False) -> RunResult:
+                progress: Callable[[int, int], None] | None = None, keep_drafts: bool = False,
+                rate_ahead: bool | None = None) -> RunResult:
     """Bill ``period`` (``YYYY-MM``) in ``location`` (the scope's write location); see the module doc.
 
     ``progress(done, total)`` is called after each batch. ``dry_run`` computes and writes nothing.
+    ``rate_ahead``: rate the next batches in a second process (:mod:`.run_ahead`); None decides by size.
     """
     _check_scope(location)
     if location.vat_payer and not (location.dic or "").strip():
@@ -405,17 +413,21 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
     if series is not None:
         session.commit()
     done = 0
+    batches = list(_chunks(todo, batch_size))
     try:
-        for batch in _chunks(todo, batch_size):
-            if dry_run:
-                drafts = compute_batch(session, catalog, location, run_start, run_end, batch, billed, members_of)
-                _count(result, drafts, keep=keep_drafts)
-            else:
-                _issue_batch(session, location, run, issued_on, actor_id, seller, series, result,
-                             catalog, run_start, run_end, batch, billed, members_of, keep_drafts)
-            done += len(batch)
-            if progress:
-                progress(done, len(todo))
+        # closing(): a failed batch stops the rating process at once, not when the generator is collected
+        with closing(_rated(session, location, run_start, run_end, batches, billed, members_of,
+                            False if dry_run else rate_ahead)) as work:
+            for batch, rated in work:
+                if dry_run:
+                    drafts = compute_batch(session, catalog, location, run_start, run_end, batch, billed, members_of)
+                    _count(result, drafts, keep=keep_drafts)
+                else:
+                    _issue_batch(session, location, run, issued_on, actor_id, seller, series, result,
+                                 catalog, run_start, run_end, batch, billed, members_of, keep_drafts, rated)
+                done += len(batch)
+                if progress:
+                    progress(done, len(todo))
     except Exception as exc:
         session.rollback()
         if run is not None:
@@ -435,6 +447,25 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
     return result
 
 
+def _rated(session: Session, location: Location, run_start: date, run_end: date, batches: list[list[int]],
+           billed: dict[int, int], members_of: dict[int, list[int]], rate_ahead: bool | None
+           ) -> Iterator[tuple[list[int], Rated | None]]:
+    """The batches, each with its drafts rated ahead by a second process (:mod:`.run_ahead`) when that
+    pays — PostgreSQL and at least :data:`RATE_AHEAD_FROM` customers, or ``rate_ahead`` says so;
+    otherwise the issuer rates each batch itself."""
+    if rate_ahead is None:
+        rate_ahead = on_postgres(session) and sum(map(len, batches)) >= RATE_AHEAD_FROM
+    if not rate_ahead or len(batches) < 2:
+        for batch in batches:
+            yield batch, None
+        return
+    job = Job(url=session.get_bind().engine.url.render_as_string(hide_password=False), models=model_modules(),
+              scope=current_scope(), location_id=location.id, run_start=run_start, run_end=run_end,
+              batches=batches, billed=billed, members_of=members_of)
+    for rated in rated_batches(session, job):
+        yield rated.batch, rated
+
+
 def _count(result: RunResult, drafts: list[Draft], keep: bool) -> None:
     for draft in drafts:
         result.invoices += 1
@@ -447,7 +478,7 @@ def _count(result: RunResult, drafts: list[Draft], keep: bool) -> None:
 def _issue_batch(session: Session, location: Location, run: BillingRun, issued_on: date,
                  actor_id: int | None, seller: dict, series: Any, result: RunResult, catalog: Catalog,
                  run_start: date, run_end: date, batch: list[int], billed: dict[int, int],
-                 members_of: dict[int, list[int]], keep: bool) -> None:
+                 members_of: dict[int, list[int]], keep: bool, rated: Rated | None = None) -> None:
     """Compute and issue one batch in one transaction.
 
     The series' counter is locked before the batch is computed: concurrent issuers (a second run of
@@ -455,6 +486,7 @@ def _issue_batch(session: Session, location: Location, run: BillingRun, issued_o
     rated from what they committed — no service billed twice for the same days — and customers that
     a concurrent run of this month invoiced meanwhile are left out. Should the insert still collide
     (IntegrityError), or a charge be taken by someone else (InvoiceError), the batch is recomputed once.
+    Drafts ``rated`` ahead outside the lock (:mod:`.run_ahead`) are used unless :func:`stale`.
     """
     for attempt in (1, 2):
         try:
@@ -462,7 +494,10 @@ def _issue_batch(session: Session, location: Location, run: BillingRun, issued_o
             have = set(session.scalars(select(Invoice.customer_id)
                                        .where(Invoice.run_id == run.id, in_ids(session, Invoice.customer_id, batch))))
             batch = [c for c in batch if c not in have]
-            drafts = compute_batch(session, catalog, location, run_start, run_end, batch, billed, members_of)
+            if attempt == 1 and rated is not None and not stale(session, rated):
+                drafts = [d for d in rated.drafts if d.customer_id not in have]
+            else:
+                drafts = compute_batch(session, catalog, location, run_start, run_end, batch, billed, members_of)
             issue_drafts(session, location, drafts, issued_on=issued_on, run_id=run.id, actor_id=actor_id,
                          seller=seller, series=series)
             session.commit()

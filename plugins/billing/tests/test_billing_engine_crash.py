@@ -41,7 +41,7 @@ WORKER = textwrap.dedent("""
     from mango_billing import invoices
     from mango_billing.run import run_billing
 
-    url, location_id, period, kill_at, instance = sys.argv[1:6]
+    url, location_id, period, kill_at, instance, ahead = sys.argv[1:7]
     app = create_app(settings=load_settings({"database_url": url, "plugins": ["billing"]}, instance_path=instance))
     mango = app.extensions["mango"]
     calls = {"n": 0}
@@ -56,7 +56,8 @@ WORKER = textwrap.dedent("""
     invoices.mark_used = mark_then_maybe_die
     with app.app_context(), location_scope(int(location_id)), mango.db.session() as session:
         location = session.get(Location, int(location_id))
-        result = run_billing(session, location, period, batch_size=4, issued_on=__import__("datetime").date(2025, 3, 1))
+        result = run_billing(session, location, period, batch_size=4, issued_on=__import__("datetime").date(2025, 3, 1),
+                             rate_ahead=ahead == "ahead")
         print(result.invoices)
 """)
 
@@ -98,10 +99,10 @@ def committed(mango):
         s.commit()
 
 
-def _worker(mango, location_id: int, period: str, kill_at: int, tmp_path) -> subprocess.Popen:
+def _worker(mango, location_id: int, period: str, kill_at: int, tmp_path, ahead: bool = False) -> subprocess.Popen:
     url = mango.db.engine.url.render_as_string(hide_password=False)
-    return subprocess.Popen([sys.executable, "-c", WORKER, url, str(location_id), period, str(kill_at), str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", WORKER, url, str(location_id), period, str(kill_at), str(tmp_path),
+                             "ahead" if ahead else "alone"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _check_books(mango, location_id: int, customers: int, periods: int, *, exact: bool = True) -> None:
@@ -124,29 +125,32 @@ def _check_books(mango, location_id: int, customers: int, periods: int, *, exact
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == len(rows)
 
 
-def test_kill_9_in_the_middle_of_a_run_then_rerun(mango, committed, tmp_path):
+# "ahead": a second process rates the next batches (mango_billing.run_ahead), as in a large run
+@pytest.mark.parametrize("ahead", [False, True], ids=["alone", "ahead"])
+def test_kill_9_in_the_middle_of_a_run_then_rerun(mango, committed, tmp_path, ahead):
     location_id = committed(14)
-    killed = _worker(mango, location_id, "2025-03", 2, tmp_path)
+    killed = _worker(mango, location_id, "2025-03", 2, tmp_path, ahead)
     out, err = killed.communicate(timeout=120)
     assert killed.returncode == -signal.SIGKILL, err
     with Session(mango.db.engine) as s, location_scope(location_id):
         assert s.scalar(select(func.count()).select_from(Invoice)) == 4  # the first batch only
-    rerun = _worker(mango, location_id, "2025-03", 0, tmp_path)
+    rerun = _worker(mango, location_id, "2025-03", 0, tmp_path, ahead)
     out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
     assert out.strip() == "10"
     _check_books(mango, location_id, 14, 1)
-    again = _worker(mango, location_id, "2025-03", 0, tmp_path)
+    again = _worker(mango, location_id, "2025-03", 0, tmp_path, ahead)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0 and out.strip() == "0", err
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="two writing processes need PostgreSQL (SQLite locks the whole file)")
-def test_two_processes_issuing_at_once_get_distinct_numbers(mango, committed, tmp_path):
+@pytest.mark.parametrize("ahead", [False, True], ids=["alone", "ahead"])
+def test_two_processes_issuing_at_once_get_distinct_numbers(mango, committed, tmp_path, ahead):
     # activated in March: an April run that overtakes the March one bills March too (catch-up), so
     # every day is billed once whichever run comes first
     location_id = committed(30, activated=date(2025, 3, 1))
-    workers = [_worker(mango, location_id, period, 0, tmp_path) for period in ("2025-03", "2025-04", "2025-03")]
+    workers = [_worker(mango, location_id, period, 0, tmp_path, ahead) for period in ("2025-03", "2025-04", "2025-03")]
     time.sleep(0.1)
     for w in workers:
         out, err = w.communicate(timeout=180)
@@ -168,3 +172,91 @@ def _check_days(mango, location_id: int, services: int, first: date, last: date)
         parts.sort()
         assert parts[0][0] == first and parts[-1][1] == last
         assert all(b[0] == a[1] + timedelta(days=1) for a, b in zip(parts, parts[1:], strict=False))
+
+
+# --- rating ahead (mango_billing.run_ahead) ----------------------------------------------------------
+
+
+def _rate(mango, location_id: int, period: str, batch: list[int]):  # noqa: ANN202
+    """What the rating process hands the issuer for ``batch``: drafts and the newest invoice id before."""
+    from mango_billing.run import billed_customer_map, compute_batch, load_catalog, period_bounds
+    from mango_billing.run_ahead import Rated
+
+    start, end = period_bounds(period)
+    with Session(mango.db.engine) as s, location_scope(location_id):
+        seen = s.scalar(select(func.coalesce(func.max(Invoice.id), 0)))
+        drafts = compute_batch(s, load_catalog(s), s.get(Location, location_id), start, end, batch,
+                               billed_customer_map(s))
+    return Rated(batch, drafts, seen)
+
+
+def _customers(mango, location_id: int) -> list[int]:
+    with Session(mango.db.engine) as s, location_scope(location_id):
+        return list(s.scalars(select(Customer.id).order_by(Customer.id)))
+
+
+def _bill(mango, location_id: int, period: str, **kw):  # noqa: ANN202
+    from mango_billing.run import run_billing
+
+    with Session(mango.db.engine) as s, location_scope(location_id):
+        return run_billing(s, s.get(Location, location_id), period, issued_on=date(2025, 5, 1), **kw)
+
+
+def test_drafts_rated_before_another_issuer_billed_their_services_are_rated_again(mango, committed, monkeypatch):
+    from mango_billing import run as run_mod
+    from mango_billing.run_ahead import Rated, stale
+
+    location_id = committed(6, activated=date(2025, 3, 1))
+    customers = _customers(mango, location_id)
+    march = _rate(mango, location_id, "2025-03", customers[:4])
+    assert len(march.drafts) == 4
+    with Session(mango.db.engine) as s, location_scope(location_id):
+        assert not stale(s, march)  # nothing issued since the drafts were rated
+    # meanwhile April is billed, March with it (catch-up): the March drafts would bill March twice
+    assert _bill(mango, location_id, "2025-04").invoices == 6
+    with Session(mango.db.engine) as s, location_scope(location_id):
+        assert stale(s, march)
+        # drafts of other services than those billed since are still good
+        assert not stale(s, Rated([], [], march.seen_up_to))
+    handed = []
+
+    def stale_rating(_session, job):  # noqa: ANN001, ANN202 - the rating process, handing over the March drafts
+        handed.extend(job.batches)
+        for batch in job.batches:
+            yield march if batch == customers[:4] else _rate(mango, location_id, "2025-03", batch)
+
+    monkeypatch.setattr(run_mod, "rated_batches", stale_rating)
+    result = _bill(mango, location_id, "2025-03", rate_ahead=True, batch_size=4)
+    assert handed == [customers[:4], customers[4:]]
+    assert result.invoices == 0  # rated again under the lock: March was billed already
+    _check_books(mango, location_id, 6, 1)
+    _check_days(mango, location_id, 6, date(2025, 3, 1), date(2025, 4, 30))
+
+
+def test_rating_ahead_issues_what_the_issuer_alone_would(mango, committed):
+    alone, ahead = committed(9), committed(9)
+    expected = _bill(mango, alone, "2025-03", batch_size=2, rate_ahead=False)
+    result = _bill(mango, ahead, "2025-03", batch_size=2, rate_ahead=True)
+    assert (result.invoices, result.lines, result.total) == (expected.invoices, expected.lines, expected.total) \
+        == (9, 9, Decimal("9") * Decimal("403.33"))
+    _check_books(mango, ahead, 9, 1)
+    assert _bill(mango, ahead, "2025-03", batch_size=2, rate_ahead=True).already_done
+
+
+def test_a_failing_rating_process_stops_the_run_with_its_error(mango, committed):
+    from mango_billing.run import period_bounds
+    from mango_billing.run_ahead import Job, RatingAheadError, model_modules, rated_batches
+
+    location_id = committed(3)
+    start, end = period_bounds("2025-03")
+    url = mango.db.engine.url.render_as_string(hide_password=False)
+    with Session(mango.db.engine) as s, location_scope(location_id) as scope:
+        job = Job(url=url, models=model_modules(), scope=scope, location_id=location_id + 10_000, run_start=start,
+                  run_end=end, batches=[[1], [2]], billed={}, members_of={})
+        # no such location: the rating fails inside the process, which reports its error
+        with pytest.raises(RatingAheadError, match="rating process failed: AttributeError"):
+            list(rated_batches(s, job))
+        job.models = [*job.models, "mango_billing.no_such_module"]
+        # the process ends before it rates anything; its last error line says why
+        with pytest.raises(RatingAheadError, match=r"ended early \(exit code 1\): ModuleNotFoundError"):
+            list(rated_batches(s, job))
