@@ -8,8 +8,10 @@ inside its transaction, and bypass the ORM: the caller stamps ``location_id`` on
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +31,24 @@ CHUNK = 5000  # bound parameters per IN query (SQLite allows 32,766; PostgreSQL 
 
 class BulkInsertError(ValueError):
     """A bulk write used wrongly (no location stamped, ids outside a transaction)."""
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No automatic cyclic garbage collection inside (nested uses are fine).
+
+    Bulk work makes hundreds of thousands of objects that live until it ends (rows, drafts, parsed
+    movements): every collection of the oldest generation scans them all again and frees nothing.
+    Measured: a quarter of a bank import's Python time, a sixth of a billing run's. Reference
+    counting still frees everything else at once; what is cyclic waits for the next collection.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def on_postgres(session: Session) -> bool:

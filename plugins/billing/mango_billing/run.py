@@ -22,6 +22,7 @@ ids allocated up front (see :mod:`mango_billing.invoices`).
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -62,7 +63,7 @@ from mango_billing.run_ahead import Job, Rated, model_modules, rated_batches, st
 from mango_core.catalog.models import Product
 from mango_core.customers.models import Customer
 from mango_core.db import utcnow
-from mango_core.db.bulk import on_postgres
+from mango_core.db.bulk import on_postgres, paused_gc
 from mango_core.history.models import REDACTED, HistoryEntry
 from mango_core.services.models import Service, ServiceBlock
 from mango_core.tenancy import clock
@@ -415,9 +416,10 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
     done = 0
     batches = list(_chunks(todo, batch_size))
     try:
-        # closing(): a failed batch stops the rating process at once, not when the generator is collected
-        with closing(_rated(session, location, run_start, run_end, batches, billed, members_of,
-                            False if dry_run else rate_ahead)) as work:
+        # closing(): a failed batch stops the rating process at once, not when the generator is collected;
+        # the young generation is collected after each batch: what a batch leaves in cycles is freed
+        with paused_gc(), closing(_rated(session, location, run_start, run_end, batches, billed, members_of,
+                                         False if dry_run else rate_ahead)) as work:
             for batch, rated in work:
                 if dry_run:
                     drafts = compute_batch(session, catalog, location, run_start, run_end, batch, billed, members_of)
@@ -425,6 +427,7 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
                 else:
                     _issue_batch(session, location, run, issued_on, actor_id, seller, series, result,
                                  catalog, run_start, run_end, batch, billed, members_of, keep_drafts, rated)
+                gc.collect(1)
                 done += len(batch)
                 if progress:
                     progress(done, len(todo))

@@ -18,6 +18,7 @@ charges and usage.
 
 from __future__ import annotations
 
+import gc
 import pickle
 import struct
 import subprocess
@@ -146,6 +147,7 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
     import traceback
 
     from mango_billing.run import compute_batch, load_catalog
+    from mango_core.db.bulk import paused_gc
     from mango_core.db.session import Database
     from mango_core.tenancy.context import use_scope
     from mango_core.tenancy.models import Location
@@ -155,10 +157,11 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
         importlib.import_module(module)
     db = Database(job.url)
     try:
-        with use_scope(job.scope), db.session() as reader:
+        with paused_gc(), use_scope(job.scope), db.session() as reader:
             catalog = load_catalog(reader)
             location = reader.get(Location, job.location_id)
             for batch in job.batches:
+                gc.collect(1)  # as the issuer does (run_billing)
                 seen_up_to = reader.scalar(select(func.coalesce(func.max(Invoice.id), 0)))
                 drafts = compute_batch(reader, catalog, location, job.run_start, job.run_end, batch, job.billed,
                                        job.members_of)

@@ -33,7 +33,6 @@ Decisions:
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 from collections.abc import Callable
@@ -62,7 +61,7 @@ from mango_billing.payments.matching import (
 )
 from mango_billing.payments.models import PaymentEvent
 from mango_core.db import set_references, utcnow
-from mango_core.db.bulk import among, chunks, on_postgres, text_array
+from mango_core.db.bulk import among, chunks, on_postgres, paused_gc, text_array
 from mango_core.tenancy.context import location_scope
 from mango_core.tenancy.models import BankAccount, Location
 
@@ -219,19 +218,14 @@ def import_statement(session: Session, location_id: int, data: bytes, filename: 
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise StatementError(f"a statement file is bytes, not {type(data).__name__}")
     data = bytes(data)
-    gc_was_enabled = gc.isenabled()
-    # a large statement makes 50,000 movements and as many rows that all live until the end: the cyclic
-    # collector would scan them again and again (measured: a quarter of the Python time) and free nothing
-    gc.disable()
-    with location_scope(location_id):
+    # a large statement makes 50,000 movements and as many rows that all live until the end
+    with paused_gc(), location_scope(location_id):
         session.info["mango_import_location"] = location_id
         try:
             return _import(session, location_id, data, filename, fmt, bank_account, actor_id, check_totals,
                            progress)
         finally:
             session.info.pop("mango_import_location", None)
-            if gc_was_enabled:
-                gc.enable()
 
 
 def _parse(session: Session, data: bytes, fmt: str | None, bank_account: BankAccount | int | None,
