@@ -79,26 +79,30 @@ def file_stem(number: str) -> str:
 def recipients(session: Session, customer_ids: Iterable[int]) -> dict[int, list[str]]:
     """Per customer: the e-mails of its billing contacts, else of all its contacts (in contact order)."""
     ids = sorted(set(customer_ids))
-    per_contact: dict[int, list[str]] = defaultdict(list)
-    contacts: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    # customer → [(billing contact?, its e-mails)], contacts in id order, a contact's primary e-mail first
+    contacts: dict[int, list[tuple[bool, list[str]]]] = defaultdict(list)
+    email = CustomerContactChannel
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        for cid, contact_id, billing in session.execute(
-                select(CustomerContact.customer_id, CustomerContact.id, CustomerContact.role_billing)
-                .where(in_ids(session, CustomerContact.customer_id, chunk)).order_by(CustomerContact.id)):
-            contacts[cid].append((contact_id, bool(billing)))
-        for contact_id, value in session.execute(
-                select(CustomerContactChannel.contact_id, CustomerContactChannel.value)
-                .join(CustomerContact, CustomerContact.id == CustomerContactChannel.contact_id)
-                .where(in_ids(session, CustomerContact.customer_id, chunk), CustomerContactChannel.kind == "email")
-                .order_by(CustomerContactChannel.is_primary.desc(), CustomerContactChannel.id)):
-            per_contact[contact_id].append(value)
+        last = None
+        for cid, contact_id, billing, value in session.execute(
+                select(CustomerContact.customer_id, CustomerContact.id, CustomerContact.role_billing, email.value)
+                .outerjoin(email, (email.contact_id == CustomerContact.id) & (email.kind == "email"))
+                .where(in_ids(session, CustomerContact.customer_id, ids[start:start + CHUNK]))
+                .order_by(CustomerContact.id, email.is_primary.desc(), email.id)):
+            if contact_id != last:
+                contacts[cid].append((bool(billing), []))
+                last = contact_id
+            if value:
+                contacts[cid][-1][1].append(value)
     out: dict[int, list[str]] = {}
     for cid, rows in contacts.items():
-        chosen = [c for c, billing in rows if billing and per_contact.get(c)] or [c for c, _b in rows]
+        chosen = [values for billing, values in rows if billing and values] or [values for _b, values in rows]
         emails: list[str] = []
-        for contact_id in chosen:
-            emails.extend(e for e in per_contact.get(contact_id, []) if e.lower() not in {x.lower() for x in emails})
+        seen: set[str] = set()
+        for value in (v for values in chosen for v in values):
+            if value.lower() not in seen:
+                seen.add(value.lower())
+                emails.append(value)
         if emails:
             out[cid] = emails
     return out

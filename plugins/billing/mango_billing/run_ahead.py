@@ -120,6 +120,8 @@ def rated_batches(session: Session, job: Job) -> Iterator[Rated]:
         for _batch in job.batches:
             try:
                 item = _read(child.stdout)
+            except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError) as exc:
+                raise RatingAheadError(f"the billing run's rating process answered garbage ({exc})") from None
             except EOFError:
                 child.wait()
                 errors.seek(0)
@@ -165,7 +167,9 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
                 seen_up_to = reader.scalar(select(func.coalesce(func.max(Invoice.id), 0)))
                 drafts = compute_batch(reader, catalog, location, job.run_start, job.run_end, batch, job.billed,
                                        job.members_of)
-                reader.rollback()  # end the read transaction; keep the catalog and location loaded
+                # end the read transaction; a commit (of nothing) keeps the catalog and location loaded,
+                # a rollback would expire them and every batch would load them again
+                reader.commit()
                 _write(sink, Rated(batch, drafts, seen_up_to))
     except BrokenPipeError:
         return  # the issuer stopped (it failed, or has all it needs)
@@ -178,6 +182,11 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
 
 if __name__ == "__main__":
     # through the module's own name, so that what it pickles is found by that name in the issuer
+    import os
+
     from mango_billing import run_ahead
 
-    run_ahead.serve(sys.stdin.buffer, sys.stdout.buffer)
+    # the pipe gets only frames: whatever else is printed (a library's notice) goes to the error output
+    frames = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    run_ahead.serve(sys.stdin.buffer, frames)

@@ -200,3 +200,25 @@ def test_dunning_reminder_is_queued_with_the_letter(db, prg):
     from mango_billing.models import DunningAction
 
     assert "e-mail queued to dluznik@example.test" in db.scalar(select(DunningAction)).detail
+
+
+def test_recipients_order_and_duplicates(db, prg):
+    """Contacts in their order, a contact's primary e-mail first, an address once whatever its case;
+    a contact without e-mail and a billing contact without e-mail do not count."""
+    plain = make_row(db, Customer)
+    first = CustomerContact(customer_id=plain.id, name="První", role_billing=False)
+    empty_billing = CustomerContact(customer_id=plain.id, name="Bez e-mailu", role_billing=True)
+    second = CustomerContact(customer_id=plain.id, name="Druhý", role_billing=False)
+    db.add_all([first, empty_billing, second])
+    db.flush()
+    for contact, value, primary in ((first, "vedlejsi@firma.test", False), (first, "hlavni@firma.test", True),
+                                    (second, "HLAVNI@firma.test", False), (second, "druhy@firma.test", False)):
+        db.add(CustomerContactChannel(contact_id=contact.id, kind="email", value=value, search_value=value.lower(),
+                                      is_primary=primary))
+    db.add(CustomerContactChannel(contact_id=second.id, kind="phone", value="+420601123456",
+                                  search_value="420601123456"))
+    nobody = make_row(db, Customer)
+    db.add(CustomerContact(customer_id=nobody.id, name="Bez kanálů", role_billing=True))
+    db.flush()
+    assert delivery.recipients(db, [plain.id, nobody.id]) == {
+        plain.id: ["hlavni@firma.test", "vedlejsi@firma.test", "druhy@firma.test"]}
