@@ -23,6 +23,7 @@ ids allocated up front (see :mod:`mango_billing.invoices`).
 from __future__ import annotations
 
 import gc
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -59,7 +60,7 @@ from mango_billing.periods import (
     rate_service,
     taxable_supply_date,
 )
-from mango_billing.run_ahead import Job, Rated, model_modules, rated_batches, stale
+from mango_billing.run_ahead import Job, Rated, RatingAheadError, model_modules, rated_batches, stale
 from mango_core.catalog.models import Product
 from mango_core.customers.models import Customer
 from mango_core.db import utcnow
@@ -70,6 +71,7 @@ from mango_core.tenancy import clock
 from mango_core.tenancy.context import current_scope
 from mango_core.tenancy.models import Location
 
+log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 HISTORY_ACTIONS = ("price_changed", "product_changed")
 CATCH_UP_MONTHS = 24  # the longest look-back that rating can need (a yearly plan's catch-up)
@@ -465,8 +467,17 @@ def _rated(session: Session, location: Location, run_start: date, run_end: date,
     job = Job(url=session.get_bind().engine.url.render_as_string(hide_password=False), models=model_modules(),
               scope=current_scope(), location_id=location.id, run_start=run_start, run_end=run_end,
               batches=batches, billed=billed, members_of=members_of)
-    for rated in rated_batches(session, job):
-        yield rated.batch, rated
+    taken = 0
+    try:
+        for rated in rated_batches(session, job):
+            yield rated.batch, rated
+            taken += 1
+    except RatingAheadError as exc:
+        # only a speed-up: the run goes on alone (a real error in rating shows again, in the run itself)
+        log.warning("billing run of %s: rating ahead stopped, the run rates its batches itself: %s",
+                    location.code, exc)
+        for batch in batches[taken:]:
+            yield batch, None
 
 
 def _count(result: RunResult, drafts: list[Draft], keep: bool) -> None:

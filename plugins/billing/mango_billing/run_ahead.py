@@ -4,7 +4,8 @@ A batch is rated (reads and Python) and then issued (numbers, COPYs, the plugins
 commit); both are mostly Python, so one process keeps one of the machine's cores busy. For a large
 run the issuer starts ``python -m mango_billing.run_ahead``: it rates the batches in order on its
 own connection and hands their drafts over a pipe (pickled; the child is ours), one batch ahead —
-the pipe blocks it until the issuer takes the next batch.
+the pipe blocks it until the issuer takes the next batch. Should the process fail, the run goes on
+rating the remaining batches itself (``run._rated``).
 
 The child reads outside the series' number lock, so the issuer checks each batch under the lock
 before it uses the drafts (:func:`stale`): a recurring line committed since the child's reads for

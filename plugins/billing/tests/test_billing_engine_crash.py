@@ -260,3 +260,15 @@ def test_a_failing_rating_process_stops_the_run_with_its_error(mango, committed)
         # the process ends before it rates anything; its last error line says why
         with pytest.raises(RatingAheadError, match=r"ended early \(exit code 1\): ModuleNotFoundError"):
             list(rated_batches(s, job))
+
+
+def test_without_its_rating_process_the_run_rates_alone(mango, committed, monkeypatch, caplog):
+    from mango_billing import run as run_mod
+
+    location_id = committed(5)
+    # the process cannot start its work (a model module it cannot import): the run goes on by itself
+    monkeypatch.setattr(run_mod, "model_modules", lambda: ["mango_billing.no_such_module"])
+    result = _bill(mango, location_id, "2025-03", batch_size=2, rate_ahead=True)
+    assert result.invoices == 5
+    assert "rating ahead stopped" in caplog.text and "ModuleNotFoundError" in caplog.text
+    _check_books(mango, location_id, 5, 1)
