@@ -35,11 +35,14 @@ demo: install
 serve:
 	$(BIN)/mango serve --host $(HOST) --port $(PORT)
 
-# The whole suite (SQLite; set MANGO_TEST_DATABASE_URL for PostgreSQL).
+# The whole suite (SQLite; set MANGO_TEST_DATABASE_URL for PostgreSQL), one pytest-xdist worker per
+# core (at most 4; TEST_WORKERS=0 runs it in one process). A test file stays on one worker, so its
+# module-wide servers start once; each worker has its own database (mango_core.testing.fixtures).
+TEST_WORKERS ?= auto
 test: install
 	$(BIN)/pip install --quiet -e '.[test]' -e $(EXAMPLE_PLUGIN)
 	$(BIN)/python -m mango_core.web.catalogs $(EXAMPLE_PLUGIN)/mango_example
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadscope $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

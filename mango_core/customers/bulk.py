@@ -35,12 +35,12 @@ from mango_core.customers.service import (  # the service's own checks, shared o
     _values,
 )
 from mango_core.db import sequences, utcnow
+from mango_core.db.bulk import STAMPED
 from mango_core.history.models import HistoryEntry
 from mango_core.tenancy.context import current_scope
 from mango_core.tenancy.validators import N_
 
 BATCH = 1000
-STAMPED = {"mango_tenant_stamped": True}  # location_id is set below from the scope
 
 
 def _batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -18,12 +18,12 @@ from mango_core.catalog import service as catalog
 from mango_core.catalog.models import Product
 from mango_core.customers.models import Customer
 from mango_core.db import utcnow
+from mango_core.db.bulk import STAMPED
 from mango_core.history.models import HistoryEntry
 from mango_core.params import ParamValidationError, validate_values
 from mango_core.services.models import ACTIVE, Service
 from mango_core.tenancy.context import current_scope
 
-STAMPED = {"mango_tenant_stamped": True}  # location_id is set below from the scope
 BATCH = 5000
 
 

@@ -23,6 +23,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from mango_core.app import create_app
@@ -41,6 +42,48 @@ PASSWORD = "correct-horse-battery"
 
 def test_database_url(tmp_dir: Path) -> str:
     return os.environ.get("MANGO_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.sqlite3'}"
+
+
+def recreate_database(url: str, *, drop_only: bool = False) -> None:
+    """Drop the PostgreSQL database of ``url`` (connections and all) and, unless ``drop_only``, create it empty."""
+    address = make_url(url)
+    admin = create_engine(address.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{address.database}" WITH (FORCE)'))
+            if not drop_only:
+                conn.execute(text(f'CREATE DATABASE "{address.database}"'))
+    finally:
+        admin.dispose()
+
+
+_WORKER_DATABASE = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n 2``), each worker gets a PostgreSQL database of its own.
+
+    The worker's ``MANGO_TEST_DATABASE_URL`` names ``<database>_<worker>`` (created empty here, dropped
+    when the worker ends), so everything that derives a database from it — the session's schema,
+    server processes' databases (``live.server_database``), child processes — stays apart from the
+    other workers'. SQLite needs nothing: every worker has its own temporary folder.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = os.environ.get("MANGO_TEST_DATABASE_URL", "")
+    if not worker or not base.startswith("postgresql"):
+        return
+    url = make_url(base)
+    own = url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+    recreate_database(own)
+    os.environ["MANGO_TEST_DATABASE_URL"] = own
+    config.stash[_WORKER_DATABASE] = own
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = config.stash.get(_WORKER_DATABASE, None)
+    if own:
+        recreate_database(own, drop_only=True)
+
 
 
 def reset_database(url: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -15,13 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from mango_core.config import load_settings
 from mango_core.db.migrations import upgrade_all
 from mango_core.kernel import Mango
-from mango_core.testing.fixtures import build_world
+from mango_core.testing.fixtures import build_world, recreate_database
 
 T = TypeVar("T")
 
@@ -39,18 +39,9 @@ def server_database(folder: Path, suffix: str) -> tuple[str, Callable[[], None]]
     if not base:
         return f"sqlite:///{folder / f'{suffix}.sqlite3'}", lambda: None
     url = make_url(base)
-    name = f"{url.database}_{suffix}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    own = url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
+    recreate_database(own)
+    return own, functools.partial(recreate_database, own, drop_only=True)
 
 
 def prepare(url: str, instance: Path, plugins: list[str]) -> None:

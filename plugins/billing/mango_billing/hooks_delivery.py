@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -76,7 +77,7 @@ def export_command(location_code: str, period: str, out: str, formats: str) -> N
         with scope, mango.db.session() as session:
             total = len(period_invoice_ids(session, period))
             with click.progressbar(length=max(total, 1), label=f"Export {code} {period}",
-                                   file=click.get_text_stream("stderr"), show_pos=True) as bar:
+                                   file=sys.stderr, show_pos=True) as bar:
                 state = {"done": 0}
 
                 def progress(done: int, _total: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 
 import click
@@ -87,7 +88,7 @@ def run_command(location_code: str, period: str, dry_run: bool, batch_size: int,
 
         location = session.get(Location, location_id)
         bar_state = {"done": 0}
-        with click.progressbar(length=1, label=f"Billing {location.code} {period}", file=click.get_text_stream("stderr"),
+        with click.progressbar(length=1, label=f"Billing {location.code} {period}", file=sys.stderr,
                                show_pos=True) as bar:
 
             def progress(done: int, total: int) -> None:

@@ -64,7 +64,7 @@ from mango_billing.run_ahead import Job, Rated, RatingAheadError, model_modules,
 from mango_core.catalog.models import Product
 from mango_core.customers.models import Customer
 from mango_core.db import utcnow
-from mango_core.db.bulk import on_postgres, paused_gc
+from mango_core.db.bulk import chunks, on_postgres, paused_gc
 from mango_core.history.models import REDACTED, HistoryEntry
 from mango_core.services.models import Service, ServiceBlock
 from mango_core.tenancy import clock
@@ -246,7 +246,7 @@ def compute_batch(session: Session, catalog: Catalog, location: Location, run_st
     changes: dict[int, list[Change]] = defaultdict(list)
     billed_until: dict[int, date] = {}
     usage: dict[int, list[tuple[int, str, Decimal]]] = defaultdict(list)
-    for chunk in _chunks(sids, 10000):
+    for chunk in chunks(sids, 10000):
         for sid, since, until in session.execute(select(ServiceBlock.service_id, ServiceBlock.since, ServiceBlock.until)
                                                  .where(in_ids(session, ServiceBlock.service_id, chunk))):
             blocks[sid].append((since, until))
@@ -353,11 +353,6 @@ def _usage_lines(facts: ServiceFacts, catalog: Catalog, records: Any) -> list[Ra
     return out
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for first in range(0, len(items), size):
-        yield items[first:first + size]
-
-
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -416,7 +411,7 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
     if series is not None:
         session.commit()
     done = 0
-    batches = list(_chunks(todo, batch_size))
+    batches = list(chunks(todo, batch_size))
     try:
         # closing(): a failed batch stops the rating process at once, not when the generator is collected;
         # the young generation is collected after each batch: what a batch leaves in cycles is freed

@@ -28,6 +28,7 @@ from mango_core.auth.access import permission_required
 from mango_core.customers.models import Customer
 from mango_core.tenancy.models import BankAccount
 from mango_core.web.access import has_permission
+from mango_core.web.forms import options
 from mango_core.web.request import current_location_id, db
 
 bp = Blueprint("billing_payments", __name__, url_prefix="/billing/payments", template_folder="../templates")
@@ -36,12 +37,15 @@ PAGE = 100
 STATES = ("unmatched", "matched", "ignored", "refunded")
 
 
+TARGETS = options([("receivable", _l("Invoices")), ("prepaid", _l("uniCredit"))])
+
+
 class ManualPaymentForm(FlaskForm):
     customer = StringField(_l("Customer (number or variable symbol)"), validators=[DataRequired(), Length(max=20)])
     amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
-    method = SelectField(_l("Method"), choices=[("cash", _l("Cash")), ("card", _l("Card")),
-                                                ("bank", _l("Bank transfer"))])
-    target = SelectField(_l("Credit to"), choices=[("receivable", _l("Invoices")), ("prepaid", _l("uniCredit"))])
+    method = SelectField(_l("Method"), choices=options([("cash", _l("Cash")), ("card", _l("Card")),
+                                                        ("bank", _l("Bank transfer"))]))
+    target = SelectField(_l("Credit to"), choices=TARGETS)
     received_on = DateField(_l("Received on"), validators=[DataRequired()], default=date.today)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=90)])
@@ -49,7 +53,7 @@ class ManualPaymentForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("Statement file"), validators=[FileRequired()])
-    format = SelectField(_l("Format"), choices=[("", _l("Detect"))] + [(f, f) for f in FORMATS])
+    format = SelectField(_l("Format"), choices=options([("", _l("Detect"))] + [(f, f) for f in FORMATS]))
     account = SelectField(_l("Bank account"), choices=[], validate_choice=False)
     no_check_totals = BooleanField(_l("Accept an excerpt that does not add up"))
 
@@ -57,7 +61,7 @@ class ImportForm(FlaskForm):
 class PairForm(FlaskForm):
     customer = StringField(_l("Customer (number or variable symbol)"), validators=[Optional(), Length(max=20)])
     customer_id = HiddenField()
-    target = SelectField(_l("Credit to"), choices=[("receivable", _l("Invoices")), ("prepaid", _l("uniCredit"))])
+    target = SelectField(_l("Credit to"), choices=TARGETS)
 
 
 class ReasonForm(FlaskForm):
@@ -149,8 +153,8 @@ def new():  # noqa: ANN201
 def _import_form() -> ImportForm:
     form = ImportForm()
     accounts = db().scalars(select(BankAccount).order_by(BankAccount.label))
-    form.account.choices = [("", _("By the number in the file"))] + [
-        (str(a.id), f"{a.label} ({a.account_number or a.iban})") for a in accounts]
+    form.account.choices = options([("", _("By the number in the file"))] + [
+        (str(a.id), f"{a.label} ({a.account_number or a.iban})") for a in accounts])
     return form
 
 

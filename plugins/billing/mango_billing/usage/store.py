@@ -29,12 +29,12 @@ from mango_billing.models import PriceListRecord, ProductUsage, UsageRecord
 from mango_billing.usage.cdr import CallRecord, ColumnMapping, normalise_number, parse_asterisk_csv, parse_csv
 from mango_billing.usage.pricelist import PriceList, RatingError
 from mango_billing.usage.rating import FreeAllowance, rate_calls
+from mango_core.db.bulk import STAMPED
 from mango_core.services.models import Service
 from mango_core.tenancy.context import current_scope
 
 CENT = Decimal("0.01")
 CDR = "cdr"
-STAMPED = {"mango_tenant_stamped": True}  # bulk inserts carry location_id from the scope
 # the service parameter that holds a VoIP service's phone number (the demo VoIP class has it)
 PHONE_PARAM = "phone_number"
 PRAGUE = ZoneInfo("Europe/Prague")

@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from mango_core.db import utcnow
+from mango_core.db.bulk import STAMPED
 from mango_core.tenancy import clock
 from mango_isp.ipam import addresses as ad
 from mango_isp.ipam.models import Assignment, CgnatConfig
@@ -37,7 +38,6 @@ DEFAULTS = {
     "accounting_backfill_hours": 24,   # a location's first run starts this far back
     "accounting_max_hours": 48,        # hours accounted per run at most (catching up)
 }
-STAMPED = {"mango_tenant_stamped": True}  # bulk inserts carry location_id from the scope
 GB = Decimal(10) ** 9
 GB_STEP = Decimal("0.0001")  # billing keeps quantities to 4 places: 100 kB
 
