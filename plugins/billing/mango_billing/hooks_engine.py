@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
+from typing import Any
 
 import click
 from flask import Blueprint, current_app
@@ -16,10 +17,19 @@ from mango_core.scheduler.jobs import Job, JobContext
 from mango_core.web.menu import MenuItem
 
 
-def scheduled_run(ctx: JobContext) -> str | None:
-    """Bill the current month once the earliest billing day of the partner's plans has come.
+def location_today(location: Any) -> date:  # noqa: ANN401 - a Location
+    """Today at the location (its time zone): the run after midnight in Prague is already the 1st."""
+    from mango_core.tenancy import clock
 
-    Safe to run again: a finished run of the month issues nothing, an interrupted one continues.
+    return clock.today(clock.location_zone(location))
+
+
+def scheduled_run(ctx: JobContext) -> str | None:
+    """Bill the current month, each customer on their billing day (the earliest of their plans').
+
+    Runs daily: on the 1st it bills the customers of plans with billing day 1, on the 15th those
+    of day 15, and so on; the month's run is done once the last billing day has come. Safe to run
+    again: customers with an invoice of the run are not billed twice, an interrupted run continues.
     """
     from sqlalchemy import func, select
 
@@ -27,15 +37,18 @@ def scheduled_run(ctx: JobContext) -> str | None:
     from mango_billing.run import run_billing
     from mango_core.tenancy.models import Location
 
-    today = date.today()
+    location = ctx.session.get(Location, ctx.location_id)
+    today = location_today(location)
     first_day = ctx.session.scalar(select(func.min(BillingPlan.billing_day)).where(BillingPlan.is_active.is_(True)))
     if today.day < (first_day or 1):
         return f"waiting for billing day {first_day}"
-    location = ctx.session.get(Location, ctx.location_id)
-    result = run_billing(ctx.session, location, today.replace(day=1))
+    result = run_billing(ctx.session, location, today.replace(day=1), due_by=today, issued_on=today)
     if result.already_done:
         return f"{today:%Y-%m} billed already"
-    return f"{result.invoices} invoices, total {result.total}"
+    text = f"{result.invoices} invoices, total {result.total}"
+    if result.waiting:
+        text += f"; {result.waiting} customers wait for their billing day"
+    return text
 
 
 RUN_JOB = Job(id="billing:run", label=_l("Billing run of the current month"), func=scheduled_run,

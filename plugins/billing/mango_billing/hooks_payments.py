@@ -50,9 +50,10 @@ def mango_menu_items() -> list[MenuItem]:
 @hookimpl
 def mango_cli(cli: click.Group) -> None:
     from mango_billing.cli import billing
-    from mango_billing.payments.commands import import_command, sipo
+    from mango_billing.payments.commands import fio_token_command, import_command, sipo
 
     billing.add_command(import_command, "import")
+    billing.add_command(fio_token_command, "fio-token")
     billing.add_command(sipo, "sipo")
 
 

@@ -91,6 +91,8 @@ class RunResult:
     dry_run: bool = False
     already_done: bool = False
     customers: int = 0
+    # customers left for a later day: their billing day has not come (``run_billing(due_by=…)``)
+    waiting: int = 0
     invoices: int = 0
     lines: int = 0
     total: Decimal = ZERO
@@ -101,7 +103,7 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         return {"location": self.location_code, "period": self.period_start.strftime("%Y-%m"),
                 "run_id": self.run_id, "dry_run": self.dry_run, "already_done": self.already_done,
-                "customers": self.customers, "invoices": self.invoices, "lines": self.lines,
+                "customers": self.customers, "waiting": self.waiting, "invoices": self.invoices, "lines": self.lines,
                 "total": format(self.total, "f"), "usage_problems": self.usage_problems}
 
 
@@ -184,6 +186,33 @@ def candidates(session: Session, run_start: date, run_end: date, billed: dict[in
     if run_id is not None:
         result -= set(session.scalars(select(Invoice.customer_id).where(Invoice.run_id == run_id)))
     return sorted(result)
+
+
+def due_customers(session: Session, catalog: Catalog, run_start: date, run_end: date, billed: dict[int, int],
+                  todo: list[int], due_by: date) -> tuple[list[int], int]:
+    """``todo`` split by billing day: (the billed customers due by ``due_by``, how many are not yet).
+
+    A billed customer's billing day is the earliest ``billing_day`` among the plans of the services
+    (theirs and their members') that the run may bill; one invoice a month covers all of them, so a
+    customer with plans of days 1 and 15 is billed on the 1st. Customers with only charges or usage
+    are due on the 1st. ``due_by`` past the period: everybody is due.
+    """
+    if due_by >= run_end:
+        return todo, 0
+    day = due_by.day if due_by >= run_start else 0
+    if day >= max((p.billing_day for p in catalog.plans.values() if p.is_active), default=1):
+        return todo, 0  # every plan's day has come (the usual case: all plans bill on the 1st)
+    oldest = add_months(run_start, -CATCH_UP_MONTHS)
+    first: dict[int, int] = {}
+    for cid, pid, ref, months in session.execute(
+            select(Service.customer_id, Service.product_id, Service.billing_plan, Service.payment_period)
+            .where(Service.activated_on.is_not(None), Service.activated_on < run_end,
+                   (Service.end_date.is_(None)) | (Service.end_date > oldest))):
+        target = billed.get(cid, cid)
+        plan_day = plans_mod.resolve(ref, catalog.product_plans.get(pid), catalog.plans, months).billing_day
+        first[target] = min(first.get(target, plan_day), plan_day)
+    due = [cid for cid in todo if first.get(cid, 1) <= day]
+    return due, len(todo) - len(due)
 
 
 def rate_usage(session: Session, location: Location, run_end: date, *, persist: bool) -> tuple[list[str], Any]:
@@ -378,11 +407,13 @@ def get_or_create_run(session: Session, run_start: date, run_end: date, actor_id
 def run_billing(session: Session, location: Location, period: str | date, *, dry_run: bool = False,
                 batch_size: int = 500, issued_on: date | None = None, actor_id: int | None = None,
                 progress: Callable[[int, int], None] | None = None, keep_drafts: bool = False,
-                rate_ahead: bool | None = None) -> RunResult:
+                rate_ahead: bool | None = None, due_by: date | None = None) -> RunResult:
     """Bill ``period`` (``YYYY-MM``) in ``location`` (the scope's write location); see the module doc.
 
     ``progress(done, total)`` is called after each batch. ``dry_run`` computes and writes nothing.
     ``rate_ahead``: rate the next batches in a second process (:mod:`.run_ahead`); None decides by size.
+    ``due_by`` (the scheduled run: today): bill only customers whose billing day has come
+    (:func:`due_customers`); the run stays ``running`` until the last of them is billed.
     """
     _check_scope(location)
     if location.vat_payer and not (location.dic or "").strip():
@@ -405,6 +436,8 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
     billed = billed_customer_map(session)
     members_of = members_by_billed(billed)
     todo = candidates(session, run_start, run_end, billed, run.id if run else None, location)
+    if due_by is not None:
+        todo, result.waiting = due_customers(session, catalog, run_start, run_end, billed, todo, due_by)
     result.customers = len(todo)
     seller = seller_snapshot(session, location)
     series = None if dry_run else default_series(session, "invoice")
@@ -438,9 +471,9 @@ def run_billing(session: Session, location: Location, period: str | date, *, dry
     if run is not None:
         count, total = session.execute(select(func.count(Invoice.id), func.sum(Invoice.total))
                                        .where(Invoice.run_id == run.id)).one()
+        finished = {"state": "done", "finished_at": utcnow()} if not result.waiting else {"state": "running"}
         session.execute(update(BillingRun).where(BillingRun.id == run.id)
-                        .values(state="done", invoices=count, total=Decimal(total or 0), finished_at=utcnow(),
-                                error=None))
+                        .values(invoices=count, total=Decimal(total or 0), error=None, **finished))
         session.commit()
     if usage_savepoint is not None:
         usage_savepoint.rollback()  # a dry run's prices were only for the computation

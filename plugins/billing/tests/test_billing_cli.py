@@ -11,6 +11,7 @@ COMMANDS = {
     "dunning": ["dunning", "--dry-run"],
     "export": ["export", "--period", "2026-01", "--out", "{tmp}/out.zip"],
     "import": ["import", "{tmp}/statement.gpc"],
+    "fio-token": ["fio-token", "--account", "1"],
     "sipo export": ["sipo", "export", "--period", "2026-01", "--out", "{tmp}/ZM", "--organisation", "123456",
                     "--payment-code", "01"],
     "sipo import": ["sipo", "import", "{tmp}/statement.gpc"],

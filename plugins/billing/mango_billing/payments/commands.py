@@ -1,4 +1,4 @@
-"""``mango billing import`` and ``mango billing sipo export|import`` (added to the billing group by hooks)."""
+"""``mango billing import``, ``fio-token`` and ``sipo export|import`` (added to the billing group by hooks)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from mango_billing.bank import FORMATS, StatementError
 from mango_billing.cli import location_id as billing_location
@@ -68,6 +69,48 @@ def import_command(file: str, location_code: str, fmt: str | None, account_id: i
     else:
         click.echo(f"new: {summary.new}, duplicates: {summary.duplicates}, matched: {summary.matched}, "
                    f"unmatched: {summary.unmatched}")
+
+
+@click.command("fio-token")
+@click.option("--location", "location_code", required=True, help="Code of the location (CT) the account belongs to.")
+@click.option("--account", "account_id", type=int, required=True, help="Id of the location's bank account.")
+@click.option("--base-url", help="The Fio API's address (default: the billing setting fio_base_url, else Fio's).")
+@click.option("--disable", is_flag=True, help="Switch the account's automatic download off (the token is kept).")
+@with_appcontext
+def fio_token_command(location_code: str, account_id: int, base_url: str | None, disable: bool) -> None:
+    """Store the Fio API token of a bank account, encrypted; it is read from a hidden prompt or from stdin."""
+    from mango_billing.payments.fio_download import FioLinkError, cipher, set_token
+    from mango_billing.payments.models import FioLink
+    from mango_core.tenancy.context import location_scope
+    from mango_core.tenancy.models import BankAccount
+
+    if base_url is not None and (disable or not base_url.startswith(("https://", "http://")) or len(base_url) > 200):
+        raise click.BadParameter("an http(s) address of at most 200 characters, and not with --disable",
+                                 param_hint="--base-url")
+    mango = current_app.extensions["mango"]
+    location_id = billing_location(mango, location_code)
+    with location_scope(location_id), mango.db.session() as session:
+        account = session.get(BankAccount, account_id)  # the tenant guard keeps other locations' accounts out
+        if account is None:
+            raise click.ClickException(f"bank account #{account_id} is not an account of this location")
+        shown = f"#{account.id} {account.label} ({account.account_number or account.iban})"
+        if disable:
+            link = session.scalar(select(FioLink).where(FioLink.bank_account_id == account_id))
+            if link is None:
+                raise click.ClickException(f"bank account {shown} has no Fio token")
+            link.is_active = False
+            session.commit()
+            click.echo(f"Fio download of bank account {shown} switched off (token …{link.token_hint} kept).")
+            return
+        try:
+            cipher()  # no key configured: say so before the token is typed in
+            # getpass would read the terminal rather than a pipe, when there is one: scripts pipe the token
+            token = click.prompt("Fio API token", hide_input=True) if sys.stdin.isatty() else sys.stdin.readline()
+            link = set_token(session, account_id, token, base_url=base_url)
+        except FioLinkError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(f"Fio token of bank account {shown} stored: …{link.token_hint}.")
 
 
 @click.group("sipo")
