@@ -101,6 +101,18 @@ def mango_payments_matched(session, location_id: int, payment_ids: list[int]) ->
 
 
 @hookimpl
+def mango_service_changed(service: Any, change: Any, effective: date) -> None:  # noqa: ANN401
+    """uniCredit: the rest of the credit goes back when the customer's last prepaid service ends."""
+    if change.kind != "terminate":
+        return
+    from sqlalchemy.orm import object_session
+
+    from mango_billing import prepaid
+
+    prepaid.on_service_ended(object_session(service), service, effective, actor=change.user_id)
+
+
+@hookimpl
 def mango_cli(cli: click.Group) -> None:  # noqa: ARG001 - adds to the billing group
     from mango_billing.cli import billing
 

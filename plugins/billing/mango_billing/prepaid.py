@@ -10,7 +10,8 @@ Movements (amounts from the customer's side, like every ledger entry):
   all-or-nothing per invoice (one draw entry per invoice and account) and never makes the
   credit negative (:class:`PrepaidError`);
 * **return** ``prepaid −X`` — the rest paid back when the customer's prepaid services end
-  (:func:`refund_remaining`, with a refund :class:`Payment` for staff to pay out).
+  (:func:`refund_remaining`, with a refund :class:`Payment` for staff to pay out): at once when
+  the termination of the last one takes effect (:func:`on_service_ended`), or by staff.
 
 When the credit is short for an invoice, the customer's prepaid services get a lifecycle block
 of kind ``prepaid`` and the invoice stays open; :func:`settle` (called when credit arrives)
@@ -397,3 +398,18 @@ def refund_remaining(session: Session, customer: Customer, *, on: date | None = 
     history.record(session, entity="customer", entity_id=customer.id, customer_id=customer.id,
                    action="prepaid_returned", changes={"prepaid": (rest, ZERO)}, reason=reason, user_id=actor)
     return payment
+
+
+def on_service_ended(session: Session, service: Service, on: date, *, actor: int | None = None) -> Payment | None:
+    """The termination of ``service`` took effect: when it was the customer's last prepaid service,
+    open prepaid invoices are paid from the credit first and the rest goes back (:func:`refund_remaining`).
+
+    Nothing goes back while a prepaid invoice stays unpaid: the customer owes more than the credit.
+    """
+    if payment_method_of(session, service) != PREPAID_METHOD or prepaid_services(session, service.customer_id):
+        return None
+    settle(session, service.customer_id, on, actor=actor)
+    if _waiting(session, service.customer_id):
+        return None
+    customer = session.get(Customer, service.customer_id)
+    return refund_remaining(session, customer, on=on, actor=actor, reason="the last prepaid service ended")

@@ -127,18 +127,45 @@ def test_matched_payment_without_entry_is_booked_once(db, mango, in_a, setup):
     assert prepaid.balance(db, customer.id) == Decimal("250.00")
 
 
+def _returns(db, customer) -> list[Payment]:  # noqa: ANN001
+    return list(db.scalars(select(Payment).where(Payment.customer_id == customer.id, Payment.state == "refunded")))
+
+
 def test_refund_of_the_rest_when_the_service_ends(db, setup):
     customer, service = setup
     prepaid.topup(db, customer, "700.00", "cash")
     with pytest.raises(prepaid.PrepaidError, match="prepaid service"):
         prepaid.refund_remaining(db, customer)
-    lifecycle.terminate(db, service, effective=TODAY, reason="moving away")
-    payment = prepaid.refund_remaining(db, customer, reason="moving away")
-    assert payment.amount == Decimal("-700.00") and payment.state == "refunded"
+    lifecycle.terminate(db, service, effective=TODAY, reason="moving away")  # the rest goes back at once
+    [payment] = _returns(db, customer)
+    assert payment.amount == Decimal("-700.00") and payment.method == "bank_transfer"
     assert prepaid.balance(db, customer.id) == Decimal("0.00")
     entry = db.scalar(select(LedgerEntry).where(LedgerEntry.payment_id == payment.id))
     assert (entry.account, entry.kind, entry.amount) == ("prepaid", "return", Decimal("-700.00"))
     assert prepaid.refund_remaining(db, customer) is None  # nothing left
+
+
+def test_staff_return_the_rest_by_hand(db, setup):
+    customer, service = setup
+    lifecycle.terminate(db, service, effective=TODAY, reason="moving away")
+    assert _returns(db, customer) == []  # no credit, nothing to return
+    prepaid.topup(db, customer, "120.00", "cash")  # e.g. a late top-up
+    payment = prepaid.refund_remaining(db, customer, method="cash", reason="at the counter")
+    assert (payment.amount, payment.method) == (Decimal("-120.00"), "cash")
+
+
+def test_nothing_goes_back_while_a_prepaid_service_or_invoice_is_left(db, mango, in_a, setup):
+    customer, service = setup
+    shop_product = service.product_id
+    second = svc.create_service(db, customer_id=customer.id, product_id=shop_product, params={"download": "100"},
+                                start_date=TODAY - timedelta(days=60), activate=True)
+    lifecycle.change_billing_plan(db, second, PREPAID_PLAN)
+    prepaid.topup(db, customer, "300.00", "cash")
+    lifecycle.terminate(db, service, effective=TODAY, reason="one of two")
+    assert _returns(db, customer) == [] and prepaid.balance(db, customer.id) == Decimal("300.00")
+    _issue(db, mango, in_a, customer, "500.00")  # short: stays open, the credit stays
+    lifecycle.terminate(db, second, effective=TODAY, reason="the last one")
+    assert _returns(db, customer) == [] and prepaid.balance(db, customer.id) == Decimal("300.00")
 
 
 def test_draw_beyond_credit_is_refused(db, setup):
