@@ -59,9 +59,9 @@ def _lines(invoice: Invoice) -> list[dict[str, Any]]:
 
 
 def _pdf(call: ApiCall, invoice: Invoice) -> tuple[bytes, str]:
-    from mango_billing.outputs.html import render_invoice_pdf
+    from mango_billing.outputs.html import location_template, render_invoice_pdf
 
-    return render_invoice_pdf(to_document(invoice)), f"{invoice.number}.pdf"
+    return render_invoice_pdf(to_document(invoice), template=location_template(call.session)), f"{invoice.number}.pdf"
 
 
 INVOICES = ApiResource(

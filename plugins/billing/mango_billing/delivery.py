@@ -230,14 +230,15 @@ class PrepareResult:
 def render_files(session: Session, invoice: Invoice, formats: Sequence[str] = FORMATS) -> list[mail.Attachment]:
     """The document's files; raises the core's PdfUnavailable or a ValueError with the reason."""
     from mango_billing.invoices import to_document
-    from mango_billing.outputs.html import render_invoice_pdf
+    from mango_billing.outputs.html import location_template, render_invoice_pdf
     from mango_billing.outputs.isdoc import isdoc_xml
 
     doc = to_document(invoice)
     stem = file_stem(invoice.number)
     files = []
     if "pdf" in formats:
-        files.append(mail.Attachment(f"{stem}.pdf", render_invoice_pdf(doc), PDF_TYPE))
+        files.append(mail.Attachment(f"{stem}.pdf", render_invoice_pdf(doc, template=location_template(session)),
+                                     PDF_TYPE))
     if "isdoc" in formats:
         files.append(mail.Attachment(f"{stem}.isdoc", isdoc_xml(doc), ISDOC_TYPE))
     return files

@@ -8,6 +8,7 @@ every state change is a POST with CSRF.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -232,9 +233,10 @@ def send_document(invoice: Invoice, render, mimetype: str, extension: str, dispo
 @bp.get("/invoices/<int:invoice_id>/pdf")
 @permission_required("billing.invoices.view")
 def invoice_pdf(invoice_id: int):  # noqa: ANN201
-    from mango_billing.outputs.html import render_invoice_pdf
+    from mango_billing.outputs.html import location_template, render_invoice_pdf
 
-    return send_document(_invoice(invoice_id), render_invoice_pdf, "application/pdf", "pdf", "inline",
+    render = partial(render_invoice_pdf, template=location_template(db()))
+    return send_document(_invoice(invoice_id), render, "application/pdf", "pdf", "inline",
                          ".invoice_detail")
 
 

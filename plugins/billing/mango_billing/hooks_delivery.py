@@ -39,6 +39,14 @@ def mango_jobs() -> list[Job]:
 
 
 @hookimpl
+def mango_document_kinds() -> list[Any]:
+    """Invoices as a document kind: a location may write its own invoice layout on the documents screen."""
+    from mango_billing.outputs.html import invoice_kind
+
+    return [invoice_kind()]
+
+
+@hookimpl
 def mango_blueprints() -> list[Blueprint]:
     from mango_billing.delivery_views import bp
 

@@ -31,7 +31,7 @@ from mango_billing import advances, card, ledger, prepaid
 from mango_billing.engine_views import send_document  # the one download logic (PDF and ISDOC)
 from mango_billing.invoices import seller_snapshot, to_document
 from mango_billing.models import BillingRun, Invoice
-from mango_billing.outputs.html import LANGUAGES, payment_qr, render_invoice_pdf
+from mango_billing.outputs.html import LANGUAGES, location_template, payment_qr, render_invoice_pdf
 from mango_billing.outputs.isdoc import isdoc_xml
 from mango_billing.outputs.qr import QrError, qr_svg
 from mango_billing.outputs.spayd import MAX_RECIPIENT, SpaydError, clean_text, spayd
@@ -168,7 +168,8 @@ def invoice_detail(invoice_id: int):  # noqa: ANN201
 @customer_required
 def invoice_pdf(invoice_id: int):  # noqa: ANN201
     invoice = _invoice_or_404(invoice_id)
-    return send_document(invoice, partial(render_invoice_pdf, lang=_lang()), "application/pdf", "pdf", "attachment",
+    render = partial(render_invoice_pdf, lang=_lang(), template=location_template(db()))
+    return send_document(invoice, render, "application/pdf", "pdf", "attachment",
                          ".invoice_detail")
 
 

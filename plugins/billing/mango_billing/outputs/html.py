@@ -17,6 +17,7 @@ exempt line (``DocumentLine.vat_note``). A credit note names the corrected docum
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -28,7 +29,7 @@ from jinja2 import Template
 from jinja2.exceptions import TemplateError
 from markupsafe import Markup
 
-from mango_billing.outputs.document import InvoiceDocument, Party
+from mango_billing.outputs.document import InvoiceDocument, Party, sample_document
 from mango_billing.outputs.qr import QrError, qr_svg
 from mango_billing.outputs.spayd import MAX_RECIPIENT, SpaydError, clean_text, spayd
 from mango_core.documents import sandbox
@@ -297,51 +298,96 @@ def invoice_context(doc: InvoiceDocument, *, lang: str = "cs") -> dict[str, Any]
     }
 
 
-@lru_cache(maxsize=16)
-def _template(lang: str, currency: str) -> Template:
-    """The invoice template compiled once per language and currency, in the core's sandbox.
+@dataclass(frozen=True)
+class InvoiceTemplate:
+    """A location's own invoice template (documents screen, kind ``billing_invoice``): HTML and CSS."""
 
-    Compiling is most of the cost of a render; the template is our own file, checked with the
-    same rules as partner templates (no include/extends/import).
+    body: str
+    css: str
+
+
+@lru_cache(maxsize=16)
+def _template(lang: str, currency: str, body: str | None = None) -> Template:
+    """The invoice template compiled once per language, currency and text, in the core's sandbox.
+
+    Compiling is most of the cost of a render; our own file (``body`` None) is checked with the same
+    rules as partner templates (no include/extends/import), as a location's own text is on saving.
     """
     env = sandbox.make_environment(lang, currency=currency)
-    body = _resource(TEMPLATE)
+    text = _resource(TEMPLATE) if body is None else body
     try:
-        sandbox.check(body, env)
-        return env.from_string(body)
+        sandbox.check(text, env)
+        return env.from_string(text)
     except (sandbox.TemplateProblem, TemplateError) as exc:
         raise InvoiceRenderError(f"the invoice template is broken: {exc}") from exc
 
 
-def _render(doc: InvoiceDocument, lang: str, *, inline_css: bool) -> str:
+def _render(doc: InvoiceDocument, lang: str, *, inline_css: bool, own: InvoiceTemplate | None = None) -> str:
     context = invoice_context(doc, lang=lang)
-    context["css"] = Markup(_resource(STYLESHEET)) if inline_css else ""  # noqa: S704 - our own stylesheet
+    css = _resource(STYLESHEET) if own is None else own.css
+    context["css"] = Markup(css) if inline_css else ""  # noqa: S704 - our stylesheet or the location's, as written
     try:
-        return _template(lang, doc.currency).render(context)
+        return _template(lang, doc.currency, None if own is None else own.body).render(context)
     except TemplateError as exc:
         raise InvoiceRenderError(f"the invoice template failed: {exc}") from exc
 
 
-def render_invoice_html(doc: InvoiceDocument, *, lang: str = "cs") -> str:
-    """A complete, printable A4 HTML page of the document (styles inline)."""
-    return _render(doc, lang, inline_css=True)
+def render_invoice_html(doc: InvoiceDocument, *, lang: str = "cs", template: InvoiceTemplate | None = None) -> str:
+    """A complete, printable A4 HTML page of the document (styles inline); ``template``: the location's own."""
+    return _render(doc, lang, inline_css=True, own=template)
 
 
-def render_invoice_pdf(doc: InvoiceDocument, *, lang: str = "cs") -> bytes:
-    """The PDF of the document through the core's WeasyPrint function.
+def render_invoice_pdf(doc: InvoiceDocument, *, lang: str = "cs", template: InvoiceTemplate | None = None) -> bytes:
+    """The PDF of the document through the core's WeasyPrint function; ``template``: the location's own.
 
     Raises the core's ``PdfUnavailable`` when WeasyPrint cannot load its system libraries (Pango).
     """
-    html = _render(doc, lang, inline_css=False)
+    html = _render(doc, lang, inline_css=False, own=template)
     try:  # imported here: WeasyPrint needs Pango, and Mango must start on a machine without it
         from mango_core.documents import pdf
     except (ImportError, OSError) as exc:
         from mango_core.documents.service import PdfUnavailable
 
         raise PdfUnavailable() from exc
-    css = _resource(STYLESHEET)
+    css = _resource(STYLESHEET) if template is None else template.css
     if lang != "cs":  # the core's page footer is Czech
         t = LABELS[lang]
         footer = f'"{t["page"]} " counter(page) " {t["of"]} " counter(pages)'
         css += "\n@page { @bottom-right { content: " + footer + "; } }\n"
     return pdf.to_pdf(html, css)
+
+
+# --- the location's own template (core document templates) -----------------------------------
+
+INVOICE_KIND = "billing_invoice"
+
+
+def location_template(session: Any) -> InvoiceTemplate | None:  # noqa: ANN401 - a Session
+    """The current location's own invoice template: its first active one of kind ``billing_invoice``
+    (as the documents screen lists them), or None for the built-in one."""
+    from mango_core.documents import service as documents
+
+    found = documents.list_templates(session, INVOICE_KIND, active_only=True)
+    if not found:
+        return None
+    current = found[0].current
+    return InvoiceTemplate(current.body, current.css or "")
+
+
+def sample_invoice_context() -> dict[str, Any]:
+    """A sample invoice (with a call statement) for the template editor's preview."""
+    return {**invoice_context(sample_document(with_statement=True)), "css": ""}
+
+
+def invoice_kind():  # noqa: ANN201 - a DocumentKind; the import stays lazy (documents need the app)
+    """Invoices as a kind of the core's document templates: a location may write its own layout,
+    starting from the built-in one; not offered on the customer card (invoices come from billing)."""
+    from flask_babel import lazy_gettext as _l
+
+    from mango_core.documents.kinds import DocumentKind
+
+    def no_customer_context(_session: Any, _customer: Any) -> dict[str, Any]:  # noqa: ANN401
+        return sample_invoice_context()
+
+    return DocumentKind(INVOICE_KIND, _l("Invoice"), no_customer_context, _resource(TEMPLATE), _resource(STYLESHEET),
+                        subject=INVOICE_KIND, sample=sample_invoice_context)
