@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -50,10 +51,23 @@ WORKER = textwrap.dedent("""
     def mark_then_maybe_die(*args, **kwargs):
         original(*args, **kwargs)
         calls["n"] += 1
-        if calls["n"] == int(kill_at):  # inside a batch: invoices, lines and ledger written, not committed
+        if kill_at.isdigit() and calls["n"] == int(kill_at):  # inside a batch: invoices, lines and ledger written, not committed
             os.kill(os.getpid(), signal.SIGKILL)
 
     invoices.mark_used = mark_then_maybe_die
+    if kill_at.startswith("sql:"):  # killed before the N-th statement the run sends, wherever that is
+        from sqlalchemy import event
+
+        sent = {"n": 0}
+
+        @event.listens_for(mango.db.engine, "before_cursor_execute")
+        def count(*_args):
+            sent["n"] += 1
+            if sent["n"] == int(kill_at[4:]):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        import atexit
+        atexit.register(lambda: print("statements", sent["n"], file=sys.stderr))
     with app.app_context(), location_scope(int(location_id)), mango.db.session() as session:
         location = session.get(Location, int(location_id))
         result = run_billing(session, location, period, batch_size=4, issued_on=__import__("datetime").date(2025, 3, 1),
@@ -142,6 +156,25 @@ def test_kill_9_in_the_middle_of_a_run_then_rerun(mango, committed, tmp_path, ah
     again = _worker(mango, location_id, "2025-03", 0, tmp_path, ahead)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0 and out.strip() == "0", err
+
+
+def test_kill_9_before_any_statement_of_a_run_then_rerun(mango, committed, tmp_path):
+    """Killed before its 1st, 2nd, 5th statement, at every sixth of the run and before its last: the rerun
+    always finishes with every customer billed once, gapless numbers and a balanced ledger."""
+    probe = _worker(mango, committed(14), "2025-03", "sql:0", tmp_path)
+    out, err = probe.communicate(timeout=120)
+    assert probe.returncode == 0 and out.strip() == "14", err
+    total = int(re.search(r"statements (\d+)", err).group(1))
+    assert total > 20, err  # the run goes through its batches statement by statement
+    for point in sorted({1, 2, 5, *(total * k // 6 for k in range(1, 6)), total - 1}):
+        location_id = committed(14)
+        killed = _worker(mango, location_id, "2025-03", f"sql:{point}", tmp_path)
+        _out, err = killed.communicate(timeout=120)
+        assert killed.returncode == -signal.SIGKILL, (point, err)
+        rerun = _worker(mango, location_id, "2025-03", 0, tmp_path)
+        out, err = rerun.communicate(timeout=120)
+        assert rerun.returncode == 0, (point, err)
+        _check_books(mango, location_id, 14, 1)
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="two writing processes need PostgreSQL (SQLite locks the whole file)")
