@@ -15,6 +15,7 @@ COMMANDS = {
     "sipo export": ["sipo", "export", "--period", "2026-01", "--out", "{tmp}/ZM", "--organisation", "123456",
                     "--payment-code", "01"],
     "sipo import": ["sipo", "import", "{tmp}/statement.gpc"],
+    "sipo rejections": ["sipo", "rejections", "{tmp}/statement.gpc"],
     "cdr import": ["cdr", "import", "{tmp}/statement.gpc"],
     "usage rate": ["usage", "rate", "--period", "2026-01"],
 }

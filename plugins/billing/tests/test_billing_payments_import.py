@@ -439,3 +439,35 @@ def test_sipo_export_and_import(db, loc):
         assert set(db.scalars(select(Payment.method))) == {"sipo"}
     with pytest.raises(codec.SipoError):
         sipo.import_results(db, loc, b"garbage\r\n", "ZA.TXT")
+
+
+def test_sipo_rejection_protocol_names_customers_and_reasons(app, db, loc, tmp_path):
+    import json
+
+    from mango_core.cli import main
+
+    known = customer(db)
+    db.add(BillingProfile(customer_id=known.id, sipo_number=_connection("123456789")))
+    db.flush()
+    header = codec.ChangeHeader(organisation="123456", period=date(2024, 2, 1), created=date(2024, 1, 25))
+    changes = [codec.ChangeRecord(connection_number=number, organisation="123456", payment_code="1", amount=amount,
+                                  period=date(2024, 2, 1), kind=codec.ChangeKind.NEW)
+               for number, amount in ((_connection("123456789"), 400), (_connection("555555555"), 250))]
+    lines = codec.write_changes(changes, header).decode("cp1250").splitlines()
+    data = (f"{lines[0]}H\r\n{lines[1]}D G\r\n" + "  032024X" + "9" * 61 + "L\r\n").encode("cp1250")
+    refused = sipo.refused_changes(db, loc, data)
+    assert [(r.connection_number, r.customer_id, r.amount, r.reasons) for r in refused] == [
+        (_connection("123456789"), known.id, 400, ("nesouhlasí původní předpis",)),
+        (_connection("555555555"), None, 250, ("neexistující spojovací číslo", "duplicitní záznam")),
+        (None, None, None, ("chybná struktura věty",))]
+    (tmp_path / "ZZ.TXT").write_bytes(data)
+    result = app.test_cli_runner().invoke(main, ["billing", "sipo", "rejections", str(tmp_path / "ZZ.TXT"),
+                                                 "--location", "PRG", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0] == {"connection_number": _connection("123456789"), "customer_id": known.id,
+                                            "period": "2024-02", "amount": 400,
+                                            "reasons": ["nesouhlasí původní předpis"]}
+    (tmp_path / "bad.TXT").write_bytes(b"garbage\r\n")
+    bad = app.test_cli_runner().invoke(main, ["billing", "sipo", "rejections", str(tmp_path / "bad.TXT"),
+                                              "--location", "PRG"])
+    assert bad.exit_code != 0 and "bad.TXT" in bad.output

@@ -183,3 +183,31 @@ def sipo_import(file: str, location_code: str, as_json: bool) -> None:
     counts = {"new": summary.new, "duplicates": summary.duplicates, "matched": summary.matched,
               "unmatched": summary.unmatched, "unpaid": summary.unpaid}
     click.echo(json.dumps(counts) if as_json else ", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@sipo.command("rejections")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--location", "location_code", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def sipo_rejections(file: str, location_code: str, as_json: bool) -> None:
+    """List the changes of a SIPO rejection protocol (ZZ…) with their customers and reasons; stores nothing."""
+    import json
+
+    from mango_billing.payments.sipo import refused_changes
+
+    data = _read(file)
+    mango = current_app.extensions["mango"]
+    with mango.db.session() as session:
+        try:
+            refused = refused_changes(session, billing_location(mango, location_code), data)
+        except SipoError as exc:
+            raise click.ClickException(f"{Path(file).name}: {exc}") from None
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in refused]))
+        return
+    for r in refused:
+        who = f"customer #{r.customer_id}" if r.customer_id else "no customer"
+        what = f"{r.period:%m/%Y} {r.amount} Kč" if r.period else "unreadable line"
+        click.echo(f"{r.connection_number or '?'} ({who}) {what}: {'; '.join(r.reasons)}")
+    click.echo(f"{len(refused)} changes refused; fix the cause, then export the month again", err=True)

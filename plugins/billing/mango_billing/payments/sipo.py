@@ -15,6 +15,9 @@ connects them to the database.
   twice), matched to the customer whose profile has that connection number; an unknown number stays
   unmatched for the pairing screen. Unpaid lines are counted only. The raw file is kept like a bank
   statement (``StatementFile`` format ``sipo``).
+- **Rejection protocol** (ZZ): :func:`refused_changes` lists the refused changes with their customers
+  and reasons; nothing is stored (the export is derived from invoices: once the cause is fixed, the
+  month is exported again).
 """
 
 from __future__ import annotations
@@ -155,3 +158,32 @@ def import_results(session: Session, location_id: int, data: bytes, filename: st
         emit_matched(session, location_id, [r["id"] for r in booked])
     return SipoImportSummary(len(rows), len(paid) - len(rows), len(booked), len(rows) - len(booked),
                              len(results) - len(paid), stored.id)
+
+
+@dataclass(frozen=True)
+class RefusedChange:
+    """A change Česká pošta refused: what could be read of it, the customer of its connection number."""
+
+    connection_number: str | None
+    customer_id: int | None
+    period: date | None
+    amount: int | None
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"connection_number": self.connection_number, "customer_id": self.customer_id,
+                "period": f"{self.period:%Y-%m}" if self.period else None, "amount": self.amount,
+                "reasons": list(self.reasons)}
+
+
+def refused_changes(session: Session, location_id: int, data: bytes, *, encoding: str = "cp1250") -> list[RefusedChange]:
+    """The refused changes of a rejection protocol (ZZ) with the location's customers; SipoError for a bad file."""
+    rejections = codec.parse_rejections(data, encoding)  # raises SipoError listing every bad line
+    numbers = {r.change.connection_number for r in rejections if r.change is not None}
+    with location_scope(location_id):
+        customers = dict(session.execute(select(BillingProfile.sipo_number, BillingProfile.customer_id)
+                                         .where(BillingProfile.sipo_number.in_(numbers))).all()) if numbers else {}
+    return [RefusedChange(r.change.connection_number if r.change else None,
+                          customers.get(r.change.connection_number) if r.change else None,
+                          r.change.period if r.change else None, r.change.amount if r.change else None, r.reasons)
+            for r in rejections]
