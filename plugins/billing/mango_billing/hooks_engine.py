@@ -31,17 +31,11 @@ def scheduled_run(ctx: JobContext) -> str | None:
     of day 15, and so on; the month's run is done once the last billing day has come. Safe to run
     again: customers with an invoice of the run are not billed twice, an interrupted run continues.
     """
-    from sqlalchemy import func, select
-
-    from mango_billing.models import BillingPlan
     from mango_billing.run import run_billing
     from mango_core.tenancy.models import Location
 
     location = ctx.session.get(Location, ctx.location_id)
     today = location_today(location)
-    first_day = ctx.session.scalar(select(func.min(BillingPlan.billing_day)).where(BillingPlan.is_active.is_(True)))
-    if today.day < (first_day or 1):
-        return f"waiting for billing day {first_day}"
     result = run_billing(ctx.session, location, today.replace(day=1), due_by=today, issued_on=today)
     if result.already_done:
         return f"{today:%Y-%m} billed already"

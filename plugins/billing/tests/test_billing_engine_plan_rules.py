@@ -78,6 +78,18 @@ def test_the_scheduled_run_bills_each_customer_on_their_billing_day(db, prg, mon
     assert len(_invoices(db)) == 3
 
 
+def test_customers_without_a_plan_are_due_on_the_1st(db, prg, monkeypatch):
+    fifteenth = plans.create_plan(db, {"code": "d15", "name": "On the 15th", "billing_day": "15"})
+    planned, plain = make_row(db, Customer), make_row(db, Customer)
+    _service(db, planned, _product(db, "300.00", fifteenth))
+    _service(db, plain, make_row(db, Product, price=Decimal("100.00"), vat_rate=Decimal("21")))  # default terms
+    db.commit()
+    monkeypatch.setattr(hooks_engine, "location_today", lambda _location: date(2025, 3, 1))
+    ctx = JobContext(session=db, location_id=prg.id, job_id="billing:run", settings={})
+    assert hooks_engine.scheduled_run(ctx) == "1 invoices, total 121.00; 1 customers wait for their billing day"
+    assert set(_invoices(db)) == {plain.id}
+
+
 def test_a_run_by_hand_bills_everybody_at_once(db, prg):
     fifteenth = plans.create_plan(db, {"code": "d15", "name": "On the 15th", "billing_day": "15"})
     _service(db, make_row(db, Customer), _product(db, "300.00", fifteenth))
