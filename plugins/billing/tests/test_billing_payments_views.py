@@ -133,3 +133,62 @@ def test_payment_of_another_location_is_404(client, world, db):
     with location_scope(world.loc_b.id):
         db.expire_all()
         assert db.get(Payment, other.id).state == "unmatched"
+
+
+def test_fio_token_screen_stores_it_encrypted_and_switches_it_off(client, world, db, mango, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    from mango_billing.payments import fio_download
+    from mango_billing.payments.models import FioLink
+
+    _setup(db, world)
+    with location_scope(world.loc_a.id):
+        account = db.scalar(select(BankAccount).where(BankAccount.label == "Fio"))
+    _login_prg(client, world)
+    page = client.get("/billing/payments/import").get_data(as_text=True)
+    assert "Automatické stahování z Fio banky" in page and "Zatím se z Fio banky nestahuje" in page
+    # no key configured: a clear (Czech) error, nothing stored
+    bad = post(client, "/billing/payments/fio", {"fio-account": str(account.id), "fio-token": "abc123XYZ9"},
+               token_from="/billing/payments/import")
+    assert bad.status_code == 400 and "chybí šifrovací klíč" in bad.get_data(as_text=True)
+    key = Fernet.generate_key().decode()
+    monkeypatch.setitem(mango.settings.data, "plugin_settings",
+                        {**mango.settings.section("plugin_settings"), "billing": {"fio_token_key": key}})
+    bad = post(client, "/billing/payments/fio", {"fio-account": str(account.id), "fio-token": "not a token!"},
+               token_from="/billing/payments/import")
+    assert bad.status_code == 400 and "jen z písmen a číslic" in bad.get_data(as_text=True)
+    with location_scope(world.loc_a.id):
+        assert db.scalar(select(func.count()).select_from(FioLink)) == 0
+    done = post(client, "/billing/payments/fio", {"fio-account": str(account.id), "fio-token": "abc123XYZ9"},
+                token_from="/billing/payments/import")
+    assert done.status_code == 302
+    with location_scope(world.loc_a.id):
+        link = db.scalar(select(FioLink))
+        assert link.is_active and "abc123XYZ9" not in link.token_encrypted
+        assert fio_download.token_of(link, key) == "abc123XYZ9"
+    page = client.get("/billing/payments/import").get_data(as_text=True)
+    assert "…XYZ9" in page and "abc123XYZ9" not in page
+    assert post(client, f"/billing/payments/fio/{link.id}/off", {},
+                token_from="/billing/payments/import").status_code == 302
+    with location_scope(world.loc_a.id):
+        db.refresh(link)
+        assert not link.is_active and link.token_hint == "XYZ9"
+
+
+def test_fio_link_of_another_location_is_404(client, world, db):
+    _setup(db, world)
+    with location_scope(world.loc_b.id):
+        other = BankAccount(label="Brno", account_number="2400222222/2010", iban="CZ6520100000002400222222")
+        db.add(other)
+        db.flush()
+        from mango_billing.payments.models import FioLink
+
+        link = FioLink(bank_account_id=other.id, token_encrypted="x", token_hint="x", rate_state={})
+        db.add(link)
+        db.commit()
+    _login_prg(client, world)
+    assert post(client, f"/billing/payments/fio/{link.id}/off", {},
+                token_from="/billing/payments/import").status_code == 404
+    bad = post(client, "/billing/payments/fio", {"fio-account": str(other.id), "fio-token": "abc123XYZ9"},
+               token_from="/billing/payments/import")
+    assert bad.status_code == 400

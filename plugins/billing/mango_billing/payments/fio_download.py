@@ -29,13 +29,14 @@ from mango_billing.payments.models import FioLink
 from mango_core.db import utcnow
 from mango_core.scheduler.jobs import Job, JobContext
 from mango_core.tenancy.models import BankAccount
+from mango_core.tenancy.validators import N_, InvalidValue
 
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
 
 
-class FioLinkError(ValueError):
-    """The Fio link cannot be used (no key configured, a token that does not decrypt, …)."""
+class FioLinkError(InvalidValue):
+    """The Fio link cannot be used (no key configured, a token that does not decrypt, …); translated in a request."""
 
 
 def _settings() -> dict:
@@ -51,12 +52,12 @@ def cipher(key_setting: str | None = None) -> MultiFernet:
     keys = key_setting if key_setting is not None else str(_settings().get("fio_token_key") or "")
     parts = [k.strip() for k in keys.split(",") if k.strip()]
     if not parts:
-        raise FioLinkError("no encryption key for Fio tokens: set the billing setting fio_token_key "
-                           "(a Fernet key) before storing a token")
+        raise FioLinkError(N_("no encryption key for Fio tokens: set the billing setting fio_token_key "
+                              "(a Fernet key) before storing a token"))
     try:
         return MultiFernet([Fernet(k.encode("ascii")) for k in parts])
     except (ValueError, UnicodeEncodeError):
-        raise FioLinkError("the billing setting fio_token_key is not a valid Fernet key") from None
+        raise FioLinkError(N_("the billing setting fio_token_key is not a valid Fernet key")) from None
 
 
 def set_token(session: Session, bank_account_id: int, token: str, *, base_url: str | None = None,
@@ -64,10 +65,10 @@ def set_token(session: Session, bank_account_id: int, token: str, *, base_url: s
     """Store (or replace) the token of a bank account of the current location, encrypted."""
     token = (token or "").strip()
     if not token or not token.isascii() or not token.isalnum():
-        raise FioLinkError("a Fio API token is a string of letters and digits")
+        raise FioLinkError(N_("a Fio API token is a string of letters and digits"))
     account = session.get(BankAccount, bank_account_id)
     if account is None:
-        raise FioLinkError(f"bank account #{bank_account_id} is not an account of this location")
+        raise FioLinkError(N_("bank account #%(id)s is not an account of this location"), id=bank_account_id)
     link = session.scalar(select(FioLink).where(FioLink.bank_account_id == bank_account_id))
     if link is None:
         link = FioLink(bank_account_id=bank_account_id, rate_state={})
@@ -86,8 +87,9 @@ def token_of(link: FioLink, key: str | None = None) -> str:
     try:
         return cipher(key).decrypt(link.token_encrypted.encode("ascii")).decode("ascii")
     except InvalidToken:
-        raise FioLinkError(f"the Fio token of bank account #{link.bank_account_id} does not decrypt with the "
-                           "configured fio_token_key (was the key changed without keeping the old one?)") from None
+        raise FioLinkError(N_("the Fio token of bank account #%(id)s does not decrypt with the configured "
+                              "fio_token_key (was the key changed without keeping the old one?)"),
+                           id=link.bank_account_id) from None
 
 
 def download(session: Session, location_id: int, link: FioLink, *, key: str | None = None,

@@ -16,14 +16,15 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from mango_billing.bank import FORMATS, StatementError
 from mango_billing.models import Payment, StatementFile
-from mango_billing.payments import service
+from mango_billing.payments import fio_download, service
 from mango_billing.payments.importer import import_statement
 from mango_billing.payments.matching import norm, suggestions
+from mango_billing.payments.models import FioLink
 from mango_core.auth.access import permission_required
 from mango_core.customers.models import Customer
 from mango_core.tenancy.models import BankAccount
@@ -56,6 +57,11 @@ class ImportForm(FlaskForm):
     format = SelectField(_l("Format"), choices=options([("", _l("Detect"))] + [(f, f) for f in FORMATS]))
     account = SelectField(_l("Bank account"), choices=[], validate_choice=False)
     no_check_totals = BooleanField(_l("Accept an excerpt that does not add up"))
+
+
+class FioTokenForm(FlaskForm):
+    account = SelectField(_l("Bank account"), choices=[], validate_choice=False)
+    token = PasswordField(_l("Fio API token"), validators=[DataRequired(), Length(max=200)])
 
 
 class PairForm(FlaskForm):
@@ -158,15 +164,33 @@ def _import_form() -> ImportForm:
     return form
 
 
+def _accounts() -> list[BankAccount]:
+    return list(db().scalars(select(BankAccount).order_by(BankAccount.label)))
+
+
+def _fio_form() -> FioTokenForm:
+    form = FioTokenForm(prefix="fio")
+    form.account.choices = options([(str(a.id), f"{a.label} ({a.account_number or a.iban})") for a in _accounts()])
+    return form
+
+
+def _import_page(form: ImportForm, fio_form: FioTokenForm | None = None, status: int = 200):  # noqa: ANN202
+    """The import screen: the upload form, the Fio links (token hint, last download) and the latest statements."""
+    statements = list(db().scalars(select(StatementFile).order_by(StatementFile.id.desc()).limit(20)))
+    links = list(db().scalars(select(FioLink).order_by(FioLink.bank_account_id)))
+    accounts = {a.id: a for a in _accounts()}
+    return render_template("billing/payments_import.html", form=form, statements=statements, summary=None,
+                           fio_form=fio_form or _fio_form(), links=links, accounts=accounts), status
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @permission_required("billing.payments.manage")
 def import_form():  # noqa: ANN201
     form = _import_form()
-    statements = list(db().scalars(select(StatementFile).order_by(StatementFile.id.desc()).limit(20)))
     if request.method == "GET":
-        return render_template("billing/payments_import.html", form=form, statements=statements, summary=None)
+        return _import_page(form)
     if not form.validate_on_submit():
-        return render_template("billing/payments_import.html", form=form, statements=statements, summary=None), 400
+        return _import_page(form, status=400)
     upload = form.file.data
     data = upload.read(64 * 1024 * 1024 + 1)
     s = db()
@@ -180,11 +204,45 @@ def import_form():  # noqa: ANN201
     except StatementError as exc:
         s.rollback()
         form.file.errors = [str(exc)]
-        return render_template("billing/payments_import.html", form=form, statements=statements, summary=None), 400
+        return _import_page(form, status=400)
     s.commit()
     flash(_("Statement imported: %(new)s new, %(dup)s duplicates, %(matched)s matched, %(unmatched)s unmatched.",
             new=summary.new, dup=summary.duplicates, matched=summary.matched, unmatched=summary.unmatched),
           "success" if summary.new or summary.duplicates else "info")
+    return redirect(url_for("billing_payments.import_form"))
+
+
+@bp.post("/fio")
+@permission_required("billing.payments.manage")
+def fio_token():  # noqa: ANN201
+    """Store a bank account's Fio API token (encrypted) and switch its automatic download on."""
+    form = _fio_form()
+    if not form.validate_on_submit() or not (form.account.data or "").isdigit():
+        if not (form.account.data or "").isdigit():
+            form.account.errors = [_("Choose one of the offered values.")]
+        return _import_page(_import_form(), form, 400)
+    s = db()
+    try:
+        link = fio_download.set_token(s, int(form.account.data), form.token.data)
+    except fio_download.FioLinkError as exc:
+        s.rollback()
+        form.token.errors = [str(exc)]
+        return _import_page(_import_form(), form, 400)
+    s.commit()
+    flash(_("Fio token stored (…%(hint)s); new movements are downloaded automatically.", hint=link.token_hint),
+          "success")
+    return redirect(url_for("billing_payments.import_form"))
+
+
+@bp.post("/fio/<int:link_id>/off")
+@permission_required("billing.payments.manage")
+def fio_off(link_id: int):  # noqa: ANN201
+    link = db().get(FioLink, link_id)
+    if link is None:
+        abort(404)
+    link.is_active = False
+    db().commit()
+    flash(_("Automatic download switched off; the token is kept."), "info")
     return redirect(url_for("billing_payments.import_form"))
 
 
