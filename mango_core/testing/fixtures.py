@@ -85,7 +85,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         recreate_database(own, drop_only=True)
 
 
-
 def reset_database(url: str) -> None:
     """Empty the test database (PostgreSQL: drop and recreate the public schema)."""
     if url.startswith("postgresql"):

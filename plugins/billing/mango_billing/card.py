@@ -1,4 +1,5 @@
-"""The billing parts of the Opcare customer card: the balance panel, the "Invoices" and "Payments" tabs.
+"""The billing parts of the Opcare customer card: the balance panel, the "Invoices" and "Payments and balance"
+tabs (the latter: the payments and each ledger account's entries with the running balance).
 
 Everything is read in the request's location scope (the customer's location: the card answers
 404 for another one). Balances and open items come from :mod:`mango_billing.ledger`, the one
@@ -147,6 +148,6 @@ def card_parts() -> list[CardPart]:
                  permission="billing.invoices.view"),
         CardPart("billing_invoices", _l("Invoices"), render_invoices, kind=TAB, order=40,
                  permission="billing.invoices.view", icon="receipt"),
-        CardPart("billing_payments", _l("Payments"), render_payments, kind=TAB, order=41,
+        CardPart("billing_payments", _l("Payments and balance"), render_payments, kind=TAB, order=41,
                  permission="billing.payments.view", icon="cash-coin"),
     ]
