@@ -124,8 +124,7 @@ def import_results(session: Session, location_id: int, data: bytes, filename: st
         if len(set(keys)) != len(keys):
             raise SipoError("the file pays one connection number, period and payment code twice")
         existing = set(session.scalars(select(Payment.dedup_key).where(Payment.dedup_key.in_(keys)))) if keys else set()
-        customers = dict(session.execute(select(BillingProfile.sipo_number, BillingProfile.customer_id)
-                                         .where(BillingProfile.sipo_number.in_({r.connection_number for r in paid}))).all())
+        customers = _customers_by_number(session, {r.connection_number for r in paid})
         stored = StatementFile(format="sipo", filename=(filename or "")[:200], sha256=sha, content=bytes(data),
                                account="SIPO", movements=len(paid), period_from=min((r.period for r in paid),
                                                                                       default=None),
@@ -176,14 +175,20 @@ class RefusedChange:
                 "reasons": list(self.reasons)}
 
 
+def _customers_by_number(session: Session, numbers: set[str]) -> dict[str, int]:
+    """Connection number → the customer whose billing profile has it (in the current location)."""
+    if not numbers:
+        return {}
+    return dict(session.execute(select(BillingProfile.sipo_number, BillingProfile.customer_id)
+                                .where(BillingProfile.sipo_number.in_(numbers))).all())
+
+
 def refused_changes(session: Session, location_id: int, data: bytes, *, encoding: str = "cp1250") -> list[RefusedChange]:
     """The refused changes of a rejection protocol (ZZ) with the location's customers; SipoError for a bad file."""
     rejections = codec.parse_rejections(data, encoding)  # raises SipoError listing every bad line
-    numbers = {r.change.connection_number for r in rejections if r.change is not None}
+    changes = [(r.change, r.reasons) for r in rejections]
     with location_scope(location_id):
-        customers = dict(session.execute(select(BillingProfile.sipo_number, BillingProfile.customer_id)
-                                         .where(BillingProfile.sipo_number.in_(numbers))).all()) if numbers else {}
-    return [RefusedChange(r.change.connection_number if r.change else None,
-                          customers.get(r.change.connection_number) if r.change else None,
-                          r.change.period if r.change else None, r.change.amount if r.change else None, r.reasons)
-            for r in rejections]
+        customers = _customers_by_number(session, {c.connection_number for c, _ in changes if c is not None})
+    return [RefusedChange(None, None, None, None, reasons) if c is None else
+            RefusedChange(c.connection_number, customers.get(c.connection_number), c.period, c.amount, reasons)
+            for c, reasons in changes]

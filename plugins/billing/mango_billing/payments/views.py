@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -156,21 +156,26 @@ def new():  # noqa: ANN201
     return redirect(url_for("billing_payments.detail", payment_id=recorded.payment.id))
 
 
+def _accounts() -> list[BankAccount]:
+    """The location's bank accounts, read once per request (both forms of the import screen list them)."""
+    if "billing_accounts" not in g:
+        g.billing_accounts = list(db().scalars(select(BankAccount).order_by(BankAccount.label)))
+    return g.billing_accounts
+
+
+def _account_choices() -> list[tuple[str, str]]:
+    return [(str(a.id), f"{a.label} ({a.account_number or a.iban})") for a in _accounts()]
+
+
 def _import_form() -> ImportForm:
     form = ImportForm()
-    accounts = db().scalars(select(BankAccount).order_by(BankAccount.label))
-    form.account.choices = options([("", _("By the number in the file"))] + [
-        (str(a.id), f"{a.label} ({a.account_number or a.iban})") for a in accounts])
+    form.account.choices = options([("", _("By the number in the file")), *_account_choices()])
     return form
-
-
-def _accounts() -> list[BankAccount]:
-    return list(db().scalars(select(BankAccount).order_by(BankAccount.label)))
 
 
 def _fio_form() -> FioTokenForm:
     form = FioTokenForm(prefix="fio")
-    form.account.choices = options([(str(a.id), f"{a.label} ({a.account_number or a.iban})") for a in _accounts()])
+    form.account.choices = options(_account_choices())
     return form
 
 
@@ -178,9 +183,9 @@ def _import_page(form: ImportForm, fio_form: FioTokenForm | None = None, status:
     """The import screen: the upload form, the Fio links (token hint, last download) and the latest statements."""
     statements = list(db().scalars(select(StatementFile).order_by(StatementFile.id.desc()).limit(20)))
     links = list(db().scalars(select(FioLink).order_by(FioLink.bank_account_id)))
-    accounts = {a.id: a for a in _accounts()}
     return render_template("billing/payments_import.html", form=form, statements=statements, summary=None,
-                           fio_form=fio_form or _fio_form(), links=links, accounts=accounts), status
+                           fio_form=fio_form or _fio_form(), links=links,
+                           accounts={a.id: a for a in _accounts()}), status
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -217,9 +222,11 @@ def import_form():  # noqa: ANN201
 def fio_token():  # noqa: ANN201
     """Store a bank account's Fio API token (encrypted) and switch its automatic download on."""
     form = _fio_form()
-    if not form.validate_on_submit() or not (form.account.data or "").isdigit():
-        if not (form.account.data or "").isdigit():
-            form.account.errors = [_("Choose one of the offered values.")]
+    valid = form.validate_on_submit()
+    if not (form.account.data or "").isdigit():
+        form.account.errors = [_("Choose one of the offered values.")]
+        valid = False
+    if not valid:
         return _import_page(_import_form(), form, 400)
     s = db()
     try:
